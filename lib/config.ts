@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { ConfigError } from './errors';
+
+/**
+ * Every setting medstream reads from the environment, parsed once at cold start. The defaults are
+ * the native local stack (`npm run stack:up`); point a variable at an existing service (MSK,
+ * Confluent Cloud, Atlas, RDS) and the same code runs against it.
+ */
+const EnvSchema = z.object({
+  KAFKA_BROKERS: z
+    .string()
+    .min(1)
+    .default('127.0.0.1:9092')
+    .transform((value) => value.split(',').map((broker) => broker.trim())),
+  KAFKA_CLIENT_ID: z.string().min(1).default('medstream'),
+  SCHEMA_REGISTRY_URL: z.string().url().default('http://127.0.0.1:8081/apis/ccompat/v7'),
+  MONGODB_URI: z.string().min(1).default('mongodb://127.0.0.1:27017/?directConnection=true'),
+  MONGODB_DATABASE: z.string().min(1).default('medstream'),
+  DATABASE_URL: z.string().min(1).default('postgres://medstream:medstream@127.0.0.1:5432/medstream_sink'),
+  CLINICAL_DATABASE_URL: z.string().min(1).default('postgres://medstream:medstream@127.0.0.1:5432/clinical'),
+  AWS_ENDPOINT_URL: z.string().url().optional(),
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+  DLQ_TOPIC: z.string().min(1).default('medstream.dlq'),
+  SIMULATOR_PATIENTS: z.coerce.number().int().min(1).max(100_000).default(20),
+  SIMULATOR_WARDS: z
+    .string()
+    .default('default')
+    .transform((value) => value.split(',').map((ward) => ward.trim()).filter(Boolean)),
+  SIMULATOR_SEED: z.coerce.number().int().default(42),
+  SIMULATOR_TICKS: z.coerce.number().int().min(1).max(600).default(1),
+});
+
+export type Config = z.infer<typeof EnvSchema>;
+
+/** Parses an environment; throws a ConfigError that names every missing or invalid variable. */
+export const parseConfig = (env: Record<string, string | undefined>): Config => {
+  const result = EnvSchema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  throw new ConfigError(`invalid medstream configuration: ${problems.join('; ')}`);
+};
+
+let cached: Config | undefined;
+
+/** The process configuration, parsed on first use (cold start) and then reused. */
+export const loadConfig = (): Config => {
+  cached ??= parseConfig(process.env);
+  return cached;
+};
