@@ -1,6 +1,8 @@
 // Two projects: `unit` never touches the network; `integration` runs against the real local stack
 // (scripts/test.sh starts it). @middy/core is ESM-only, so it is transformed like our own sources.
-const transform = { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }] };
+const transform = {
+  '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
+};
 const transformIgnorePatterns = ['/node_modules/(?!(@middy)/)'];
 
 module.exports = {
@@ -8,6 +10,7 @@ module.exports = {
     {
       displayName: 'unit',
       testMatch: ['<rootDir>/tests/unit/**/*.test.ts'],
+      setupFiles: ['<rootDir>/tests/setup/quiet-logs.ts'],
       transform,
       transformIgnorePatterns,
       testEnvironment: 'node',

@@ -25,7 +25,12 @@ const EnvSchema = z.object({
   SIMULATOR_WARDS: z
     .string()
     .default('default')
-    .transform((value) => value.split(',').map((ward) => ward.trim()).filter(Boolean)),
+    .transform((value) =>
+      value
+        .split(',')
+        .map((ward) => ward.trim())
+        .filter(Boolean),
+    ),
   SIMULATOR_SEED: z.coerce.number().int().default(42),
   SIMULATOR_TICKS: z.coerce.number().int().min(1).max(600).default(1),
 });

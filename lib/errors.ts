@@ -47,4 +47,6 @@ export const isRetryable = (error: unknown): boolean =>
 
 /** A short, value-free description of an error for DLQ records and logs. */
 export const describeError = (error: unknown): { type: string; message: string } =>
-  error instanceof Error ? { type: error.name, message: error.message } : { type: 'Error', message: String(error) };
+  error instanceof Error
+    ? { type: error.name, message: error.message }
+    : { type: 'Error', message: String(error) };

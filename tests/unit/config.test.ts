@@ -1,0 +1,20 @@
+import { parseConfig } from '../../lib/config';
+
+describe('parseConfig', () => {
+  it('defaults to the native local stack', () => {
+    const config = parseConfig({});
+    expect(config.KAFKA_BROKERS).toEqual(['127.0.0.1:9092']);
+    expect(config.SCHEMA_REGISTRY_URL).toBe('http://127.0.0.1:8081/apis/ccompat/v7');
+    expect(config.SIMULATOR_WARDS).toEqual(['default']);
+  });
+
+  it('splits a broker list and trims it', () => {
+    expect(parseConfig({ KAFKA_BROKERS: 'a:9092, b:9092' }).KAFKA_BROKERS).toEqual(['a:9092', 'b:9092']);
+  });
+
+  it('names every invalid variable', () => {
+    expect(() => parseConfig({ SCHEMA_REGISTRY_URL: 'not a url', SIMULATOR_PATIENTS: '0' })).toThrow(
+      /SCHEMA_REGISTRY_URL.*SIMULATOR_PATIENTS|SIMULATOR_PATIENTS.*SCHEMA_REGISTRY_URL/,
+    );
+  });
+});
