@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs the npm dependencies when they are missing or older than the lock file, so that
+# `npm start` and `npm test` work on a fresh clone with nothing run before them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+stamp=node_modules/.package-lock.json
+if [[ ! -f $stamp || package-lock.json -nt $stamp ]]; then
+  echo "medstream: installing npm dependencies (npm ci)…"
+  npm ci --no-audit --no-fund --loglevel=error
+fi

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# npm start: install what is missing, bring the local stack up, and run every function under
+# `serverless offline start` with the project's Kafka trigger. A status line every few seconds
+# shows events produced, rows sunk and consumer lag. Ctrl-C stops the functions (the stack stays
+# up for the next run; `npm run stack:down` stops it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/ensure-deps.sh
+bash scripts/stack.sh up
+
+mkdir -p .stack/logs
+monitor_pid=""
+offline_pid=""
+stop() {
+  trap - INT TERM EXIT
+  [[ -n $offline_pid ]] && kill -INT "$offline_pid" 2>/dev/null && wait "$offline_pid" 2>/dev/null
+  [[ -n $monitor_pid ]] && kill "$monitor_pid" 2>/dev/null && wait "$monitor_pid" 2>/dev/null
+  echo "medstream: stopped (the stack is still up: npm run stack:down stops it)"
+}
+trap stop INT TERM EXIT
+
+npx sls offline start --stage local &
+offline_pid=$!
+
+# The schedule fires at the next minute boundary: invoke simulate once as soon as the local
+# Lambda endpoint answers, so the first rows do not wait for the clock.
+npx tsx scripts/kick-simulate.ts &
+
+npx tsx scripts/monitor.ts &
+monitor_pid=$!
+
+wait "$offline_pid"
