@@ -21,7 +21,11 @@ const up = spawnSync('bash', [path.join(root, 'scripts/stack.sh'), 'up'], { stdi
 if (up.status !== 0) process.exit(up.status ?? 1);
 
 const file = benches[name] ?? '';
-const result = spawnSync('npx', ['tsx', path.join(__dirname, file), ...args], { stdio: 'inherit', cwd: root });
+const result = spawnSync('npx', ['tsx', path.join(__dirname, file), ...args], {
+  stdio: 'inherit',
+  cwd: root,
+});
 const written = readdirSync(path.join(__dirname, 'results')).filter((entry) => entry.endsWith('.json'));
-if (written.length > 0) console.log(`results: ${written.map((entry) => `bench/results/${entry}`).join(', ')}`);
+if (written.length > 0)
+  console.log(`results: ${written.map((entry) => `bench/results/${entry}`).join(', ')}`);
 process.exit(result.status ?? 1);

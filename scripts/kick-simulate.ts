@@ -6,7 +6,10 @@ const deadline = Date.now() + 120_000;
 const kick = async (): Promise<void> => {
   while (Date.now() < deadline) {
     try {
-      const response = await fetch(endpoint, { method: 'POST', body: JSON.stringify({ source: 'medstream.start' }) });
+      const response = await fetch(endpoint, {
+        method: 'POST',
+        body: JSON.stringify({ source: 'medstream.start' }),
+      });
       if (response.ok) {
         console.log('medstream: first simulate tick invoked');
         return;

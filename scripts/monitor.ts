@@ -6,6 +6,9 @@ import { createKafka } from '../lib/kafka/client';
 
 const INTERVAL_MS = 5000;
 const TOPIC_PATTERN = /^biometrics_/;
+// Only the consumer groups of this stage's functions (medstream-<stage>-<function>): groups left
+// behind by tests or other stages are not this run's lag.
+const GROUP_PART = `medstream-${process.env.MEDSTREAM_STAGE ?? 'local'}-`;
 
 const config = loadConfig();
 const admin = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'medstream-monitor' }).admin();
@@ -24,7 +27,7 @@ const kafkaFigures = async (): Promise<{ produced: number; lag: number }> => {
   }
   let lag = 0;
   const { groups } = await admin.listGroups();
-  for (const { groupId } of groups) {
+  for (const { groupId } of groups.filter((group) => group.groupId.includes(GROUP_PART))) {
     for (const { topic, partitions } of await admin.fetchOffsets({ groupId, topics })) {
       for (const { partition, offset } of partitions) {
         const high = highWater.get(`${topic}-${partition}`) ?? 0;
@@ -45,7 +48,9 @@ const sunkRows = async (): Promise<number> => {
     );
     let total = 0;
     for (const { table_name } of rows) {
-      const result = await db.query<{ n: string }>(`SELECT count(*) AS n FROM "${table_name.replaceAll('"', '""')}"`);
+      const result = await db.query<{ n: string }>(
+        `SELECT count(*) AS n FROM "${table_name.replaceAll('"', '""')}"`,
+      );
       total += Number(result.rows[0]?.n ?? 0);
     }
     return total;

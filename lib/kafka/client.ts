@@ -1,4 +1,4 @@
-import { type IHeaders, Kafka, logLevel, type Producer } from 'kafkajs';
+import { type IHeaders, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { UnavailableError } from '../errors';
 import { logger } from '../logger';
 import type { KafkaEventRecord } from './event';
@@ -43,7 +43,11 @@ export const createProducer = (kafka: Kafka): MessageProducer => {
 
   const connected = (): Promise<Producer> => {
     connecting ??= (async () => {
-      const created = kafka.producer({ allowAutoTopicCreation: true });
+      // The Java client's murmur2 partitioner, so keys land where other producers put them.
+      const created = kafka.producer({
+        allowAutoTopicCreation: true,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
       await created.connect();
       producer = created;
       return created;

@@ -43,7 +43,12 @@ beforeAll(async () => {
     const out = path.join(workdir, stage);
     await run('npx', ['sls', 'package', '--stage', stage, '--package', out], {
       cwd: root,
-      env: { ...process.env, AWS_ACCESS_KEY_ID: 'dummy', AWS_SECRET_ACCESS_KEY: 'dummy', AWS_SESSION_TOKEN: '' },
+      env: {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: 'dummy',
+        AWS_SECRET_ACCESS_KEY: 'dummy',
+        AWS_SESSION_TOKEN: '',
+      },
       maxBuffer: 16 * 1024 * 1024,
     });
     const templatePath = path.join(out, 'cloudformation-template-update-stack.json');
@@ -90,7 +95,9 @@ describe.each(variants)('serverless package --stage %s', (stage) => {
     const rules = resourcesOfType(template, 'AWS::Events::Rule');
     expect(rules.length).toBe(eventsOfKind(functions, ['schedule']));
     for (const [, rule] of rules) expect(rule.Properties.ScheduleExpression).toMatch(/^(rate|cron)\(/);
-    expect(resourcesOfType(template, 'AWS::ApiGatewayV2::Route').length).toBe(eventsOfKind(functions, ['httpApi']));
+    expect(resourcesOfType(template, 'AWS::ApiGatewayV2::Route').length).toBe(
+      eventsOfKind(functions, ['httpApi']),
+    );
   });
 
   it("gives every function its own role with no '*' resource beyond network interfaces", () => {
@@ -112,7 +119,13 @@ describe.each(variants)('serverless package --stage %s', (stage) => {
   it('passes cfn-lint', async () => {
     const { templatePath } = variant(stage);
     // W3005: the framework adds a DependsOn on the role that the GetAtt already implies.
-    const lint = run('bash', [path.join(root, 'scripts/cfn-lint.sh'), '--ignore-checks', 'W3005', '--', templatePath]);
+    const lint = run('bash', [
+      path.join(root, 'scripts/cfn-lint.sh'),
+      '--ignore-checks',
+      'W3005',
+      '--',
+      templatePath,
+    ]);
     await expect(lint).resolves.toBeDefined();
   }, 300_000);
 });

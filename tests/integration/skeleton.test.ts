@@ -1,0 +1,106 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { Client } from 'pg';
+import { loadConfig } from '../../lib/config';
+
+// The walking skeleton on real services: `serverless offline start` runs the functions and the
+// project's Kafka trigger; simulate publishes Avro biometrics to biometrics_default through the
+// registry; the trigger delivers the exact ESM event to sink-postgres, whose rows must appear.
+// A stage of its own keeps its consumer groups and ports apart from a developer's `npm start`.
+const root = path.resolve(__dirname, '../..');
+const stage = 'skeleton';
+const lambdaPort = 3102;
+const table = 'biometrics_default';
+
+const config = loadConfig();
+let offline: ChildProcess | undefined;
+let output = '';
+const db = new Client({ connectionString: config.DATABASE_URL });
+
+const pollUntil = async <T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+): Promise<T> => {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`timed out waiting for ${what}; serverless offline said:\n${output.slice(-4000)}`);
+};
+
+const invoke = async (functionName: string, payload: unknown): Promise<Response> =>
+  fetch(
+    `http://127.0.0.1:${lambdaPort}/2015-03-31/functions/medstream-${stage}-${functionName}/invocations`,
+    {
+      method: 'POST',
+      body: JSON.stringify(payload),
+    },
+  );
+
+const rowCount = async (): Promise<number> => {
+  const exists = await db.query('SELECT to_regclass($1) AS t', [`public.${table}`]);
+  if (exists.rows[0]?.t === null) return 0;
+  const { rows } = await db.query<{ n: string }>(`SELECT count(*) AS n FROM "${table}"`);
+  return Number(rows[0]?.n ?? 0);
+};
+
+beforeAll(async () => {
+  await db.connect();
+  offline = spawn(
+    'npx',
+    ['sls', 'offline', 'start', '--stage', stage, '--httpPort', '3100', '--lambdaPort', String(lambdaPort)],
+    {
+      cwd: root,
+      env: { ...process.env, SIMULATOR_TICKS: '1' },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  offline.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  offline.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  await pollUntil(
+    'the local Lambda endpoint',
+    async () => ((await fetch(`http://127.0.0.1:${lambdaPort}/`).catch(() => undefined)) ? true : undefined),
+    120_000,
+  );
+}, 180_000);
+
+afterAll(async () => {
+  await db.end();
+  const child = offline;
+  if (child?.pid === undefined || child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  process.kill(-child.pid, 'SIGINT');
+  const timer = setTimeout(() => child.pid !== undefined && process.kill(-child.pid, 'SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+});
+
+it('carries simulated biometrics from simulate through Kafka and the local trigger into PostgreSQL', async () => {
+  const before = await rowCount();
+
+  const response = await invoke('simulate', { source: 'aws.events', 'detail-type': 'Scheduled Event' });
+  expect(response.status).toBe(200);
+  const run = (await response.json()) as { published: number };
+  expect(run.published).toBeGreaterThan(0);
+
+  const after = await pollUntil(
+    `${run.published} new rows in ${table}`,
+    async () => {
+      const count = await rowCount();
+      return count >= before + run.published ? count : undefined;
+    },
+    60_000,
+  );
+  expect(after).toBeGreaterThanOrEqual(before + run.published);
+
+  const { rows } = await db.query(`SELECT * FROM "${table}" ORDER BY "time" DESC LIMIT 1`);
+  expect(rows[0]).toMatchObject({ patient_id: expect.any(String), heart_rate: expect.any(Number) });
+}, 120_000);
