@@ -18,6 +18,7 @@ module.exports = {
     {
       displayName: 'integration',
       testMatch: ['<rootDir>/tests/integration/**/*.test.ts'],
+      setupFiles: ['<rootDir>/tests/setup/integration-logs.ts'],
       transform,
       transformIgnorePatterns,
       testEnvironment: 'node',
