@@ -6,6 +6,8 @@ const transform = {
 const transformIgnorePatterns = ['/node_modules/(?!(@middy)/)'];
 
 module.exports = {
+  // A project-level testTimeout is ignored by jest: integration tests need the long one.
+  testTimeout: 60000,
   projects: [
     {
       displayName: 'unit',
@@ -22,7 +24,6 @@ module.exports = {
       transform,
       transformIgnorePatterns,
       testEnvironment: 'node',
-      testTimeout: 120000,
     },
   ],
 };

@@ -13,7 +13,11 @@ export type KafkaEventRecord = {
   timestampType: 'CREATE_TIME' | 'LOG_APPEND_TIME';
   /** Absent when the Kafka record has no key. */
   key?: string;
-  /** Base64 (EventRecordFormat SOURCE); with a schema registry and JSON format, `value` is the decoded object. */
+  /**
+   * Base64 of the record's bytes. With a schema registry and EventRecordFormat JSON, the bytes are
+   * the record decoded to JSON text (Powertools reads it so); with SOURCE, the payload without the
+   * registry's header.
+   */
   value: string | null;
   headers: KafkaHeader[];
   /** Present when the ESM validated the value (or key) against a schema registry. */

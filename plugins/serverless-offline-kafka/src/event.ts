@@ -1,0 +1,113 @@
+import type { KafkaEvent, KafkaEventRecord, KafkaHeader } from '../../../lib/kafka/event';
+import { partitionKeyOf } from '../../../lib/kafka/event';
+import type { EventSourceConfig } from './config';
+
+/** A Kafka record as read from the broker (kafkajs' message shape, so no copy is needed per record). */
+export type RawRecord = {
+  offset: string;
+  timestamp: string;
+  key?: Buffer | null;
+  value: Buffer | null;
+  headers?: Record<string, Buffer | string | (Buffer | string)[] | undefined>;
+};
+
+/** Where a raw record comes from; the timestamp type is a property of its record batch. */
+export type RecordOrigin = { topic: string; partition: number; logAppendTime: boolean };
+
+const toBytes = (value: Buffer | string): number[] => [
+  ...(typeof value === 'string' ? Buffer.from(value) : value),
+];
+
+/** Kafka headers as Lambda delivers them: one single-key object per header, bytes as a number array. */
+export const toEventHeaders = (headers: RawRecord['headers']): KafkaHeader[] => {
+  const result: KafkaHeader[] = [];
+  if (!headers) return result;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    for (const item of Array.isArray(value) ? value : [value]) result.push({ [name]: toBytes(item) });
+  }
+  return result;
+};
+
+/** Overrides that the schema registry integration applies to a record's key/value. */
+export type DecodedParts = {
+  key?: string;
+  value?: string | null;
+  keySchemaMetadata?: { dataFormat: string; schemaId: string };
+  valueSchemaMetadata?: { dataFormat: string; schemaId: string };
+};
+
+/** Builds one event record: base64 key and value, headers as byte arrays, the timestamp type. */
+export const toEventRecord = (
+  origin: RecordOrigin,
+  raw: RawRecord,
+  decoded?: DecodedParts,
+): KafkaEventRecord => {
+  const record: KafkaEventRecord = {
+    topic: origin.topic,
+    partition: origin.partition,
+    offset: Number(raw.offset),
+    timestamp: Number(raw.timestamp),
+    timestampType: origin.logAppendTime ? 'LOG_APPEND_TIME' : 'CREATE_TIME',
+    value: raw.value === null ? null : raw.value.toString('base64'),
+    headers: toEventHeaders(raw.headers),
+  };
+  // Lambda omits `key` for records without one.
+  if (raw.key !== null && raw.key !== undefined) record.key = raw.key.toString('base64');
+  if (decoded === undefined) return record;
+  if (decoded.key !== undefined) record.key = decoded.key;
+  if (decoded.value !== undefined) record.value = decoded.value;
+  if (decoded.keySchemaMetadata) record.keySchemaMetadata = decoded.keySchemaMetadata;
+  if (decoded.valueSchemaMetadata) record.valueSchemaMetadata = decoded.valueSchemaMetadata;
+  return record;
+};
+
+/** The envelope of an invocation: `SelfManagedKafka` + bootstrapServers, or `aws:kafka` + eventSourceArn. */
+export const buildEvent = (
+  source: Pick<EventSourceConfig, 'kind' | 'bootstrapServers' | 'eventSourceArn'>,
+  records: KafkaEventRecord[],
+): KafkaEvent => {
+  const grouped: Record<string, KafkaEventRecord[]> = {};
+  let currentTopic: string | undefined;
+  let currentPartition: number | undefined;
+  let group: KafkaEventRecord[] = [];
+  for (const record of records) {
+    // Records arrive partition by partition: compute each group key once, not once per record.
+    if (record.topic !== currentTopic || record.partition !== currentPartition) {
+      currentTopic = record.topic;
+      currentPartition = record.partition;
+      const key = partitionKeyOf(record.topic, record.partition);
+      group = grouped[key] ?? [];
+      grouped[key] = group;
+    }
+    group.push(record);
+  }
+  return source.kind === 'msk'
+    ? { eventSource: 'aws:kafka', eventSourceArn: source.eventSourceArn ?? '', records: grouped }
+    : { eventSource: 'SelfManagedKafka', bootstrapServers: source.bootstrapServers, records: grouped };
+};
+
+/**
+ * The view of a record that filter patterns see: metadata plus `value` parsed as JSON when it is
+ * JSON (otherwise the plain string), as Lambda does for Kafka filtering.
+ */
+export const filterViewOf = (record: KafkaEventRecord): Record<string, unknown> => {
+  let value: unknown = null;
+  if (record.value !== null) {
+    const text = Buffer.from(record.value, 'base64').toString('utf8');
+    try {
+      value = JSON.parse(text);
+    } catch {
+      value = text;
+    }
+  }
+  return {
+    topic: record.topic,
+    partition: record.partition,
+    offset: record.offset,
+    timestamp: record.timestamp,
+    timestampType: record.timestampType,
+    value,
+  };
+};

@@ -1,0 +1,128 @@
+import {
+  collectEventSources,
+  createPlugin,
+  type ServerlessLike,
+  summarize,
+} from '../../../../plugins/serverless-offline-kafka/src/plugin';
+
+const serverless = (
+  functions: Record<string, Record<string, unknown>>,
+  custom: Record<string, unknown> = {},
+): ServerlessLike => ({
+  service: {
+    service: 'medstream',
+    provider: { stage: 'dev', region: 'eu-west-1', timeout: 10 },
+    custom,
+    resources: {
+      extensions: { SinkEventSourceMappingKafkaBiometrics: { Properties: { MaximumRetryAttempts: 2 } } },
+    },
+    getAllFunctions: () => Object.keys(functions),
+    getFunction: (key) => functions[key] ?? {},
+  },
+});
+
+describe('serverless plugin', () => {
+  const functions = {
+    simulate: { events: [{ schedule: 'rate(1 minute)' }] },
+    sink: {
+      events: [
+        { kafka: { topic: 'biometrics', bootstrapServers: ['b-1:9092'], accessConfigurations: {} } },
+        { msk: { arn: 'arn:aws:kafka:eu-west-1:1:cluster/medstream/u', topic: 'alerts' } },
+      ],
+    },
+  };
+
+  it('collects every kafka and msk event with its extension settings', () => {
+    const sources = collectEventSources(serverless(functions), { stage: 'local' }, {});
+    expect(sources.map((source) => [source.functionKey, source.kind, source.topic])).toEqual([
+      ['sink', 'kafka', 'biometrics'],
+      ['sink', 'msk', 'alerts'],
+    ]);
+    expect(sources[0]).toMatchObject({
+      maximumRetryAttempts: 2,
+      consumerGroupId: 'medstream-medstream-local-sink',
+      timeoutMs: 10_000,
+    });
+  });
+
+  it('uses KAFKA_BROKERS before custom brokers before the declared servers', () => {
+    const custom = { 'serverless-offline-kafka': { brokers: 'custom:9092' } };
+    const fromEnv = collectEventSources(
+      serverless(functions, custom),
+      {},
+      { KAFKA_BROKERS: 'env-1:9092,env-2:9092' },
+    );
+    expect(fromEnv[0]?.brokers).toEqual(['env-1:9092', 'env-2:9092']);
+    expect(collectEventSources(serverless(functions, custom), {}, {})[0]?.brokers).toEqual(['custom:9092']);
+    // The event still reports the declared servers, as the deployed ESM would.
+    expect(fromEnv[0]?.bootstrapServers).toBe('b-1:9092');
+  });
+
+  it('points the schema registry at SCHEMA_REGISTRY_URL locally', () => {
+    const withRegistry = {
+      sink: {
+        events: [
+          {
+            kafka: { topic: 'biometrics', bootstrapServers: ['b:9092'] },
+          },
+        ],
+      },
+    };
+    const base = serverless(withRegistry);
+    base.service.resources = {
+      extensions: {
+        SinkEventSourceMappingKafkaBiometrics: {
+          Properties: {
+            SelfManagedKafkaEventSourceConfig: {
+              SchemaRegistryConfig: {
+                SchemaRegistryURI: 'https://prod-registry',
+                EventRecordFormat: 'JSON',
+                SchemaValidationConfigs: [{ Attribute: 'VALUE' }],
+              },
+            },
+          },
+        },
+      },
+    };
+    const [source] = collectEventSources(
+      base,
+      {},
+      { SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081/apis/ccompat/v7' },
+    );
+    expect(source?.schemaRegistry?.uri).toBe('http://127.0.0.1:8081/apis/ccompat/v7');
+  });
+
+  it('summarizes delivery counters and lag on one line', () => {
+    expect(
+      summarize([
+        {
+          functionKey: 'sink',
+          topic: 'biometrics',
+          groupId: 'g',
+          state: 'running',
+          delivered: 10,
+          invocations: 2,
+          failedInvocations: 1,
+          filtered: 3,
+          sentToDestination: 0,
+          discarded: 0,
+          lag: 5,
+        },
+      ]),
+    ).toBe(
+      'sink<-biometrics [running] delivered=10 invocations=2 failed=1 filtered=3 on-failure=0 dropped=0 lag=5',
+    );
+  });
+
+  it('hooks serverless-offline start and end', () => {
+    const Plugin = createPlugin(async () => {
+      throw new Error('not loaded in a unit test');
+    });
+    const plugin = new Plugin(serverless(functions), {}, {});
+    expect(Object.keys(plugin.hooks).sort()).toEqual([
+      'before:offline:start',
+      'offline:start:end',
+      'offline:start:init',
+    ]);
+  });
+});
