@@ -1,0 +1,514 @@
+// `npx tsx bench/sink.ts [--n 1000000] [--partitions 3] [--batch 10000] [--rate 10000] [--latency-seconds 20]`
+// (or `npm run bench -- sink ...`). Produces N Avro biometrics readings, then measures in one run:
+//   - the ceilings: kafkajs consume + Avro decode rate, and PostgreSQL COPY rate of the same rows;
+//   - the sink's sustained rows/s through the real local trigger (plugins/serverless-offline-kafka,
+//     one invocation per partition at a time, as Lambda does) in insert mode (pk.mode kafka) and
+//     upsert mode (pk.mode record_key);
+//   - produce→row latency p50/p99 at a fixed offered rate (insert mode).
+// For context it also measures the local trigger delivering to a no-op handler (what the trigger
+// itself costs on this machine). Prints a table and writes bench/results/sink.json. Asserts nothing.
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Kafka, logLevel } from 'kafkajs';
+import { Client } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { createAvroRegistry } from '../lib/avro/registry';
+import { createSeededRandom } from '../lib/biometrics/random';
+import {
+  BIOMETRICS_KEY_SCHEMA,
+  BIOMETRICS_VALUE_SCHEMA,
+  subjectsOf,
+  toBiometricsKey,
+  toBiometricsValue,
+} from '../lib/biometrics/schema';
+import { createPopulation, simulateTick } from '../lib/biometrics/simulator';
+import { loadConfig } from '../lib/config';
+import { createDeadLetterPublisher, createKafka, createProducer } from '../lib/kafka/client';
+import type { KafkaEvent } from '../lib/kafka/event';
+import { logger } from '../lib/logger';
+import { parseSinkConnectorConfig, TOPIC_PLACEHOLDER } from '../lib/sinks/postgres/config';
+import { toConnectSchema } from '../lib/sinks/postgres/connect-schema';
+import { sinkDecoders } from '../lib/sinks/postgres/decoders';
+import { extractFieldsMetadata } from '../lib/sinks/postgres/fields';
+import { createSinkHandler } from '../lib/sinks/postgres/handler';
+import { createSinkPool } from '../lib/sinks/postgres/pg-pool';
+import { createPgChunkWriter, createPgTableStore } from '../lib/sinks/postgres/pg-store';
+import { createTrigger } from '../plugins/serverless-offline-kafka/src/engine';
+
+// One log line per batch would dominate the measurement.
+logger.setLogLevel('WARN');
+
+const argument = (name: string, fallback: number): number => {
+  const index = process.argv.indexOf(`--${name}`);
+  const value = index >= 0 ? Number(process.argv[index + 1]) : Number.NaN;
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+};
+
+const N = argument('n', 1_000_000);
+const partitions = argument('partitions', 3);
+const batchSize = argument('batch', 10_000);
+const offeredRate = argument('rate', 10_000);
+const latencySeconds = argument('latency-seconds', 20);
+const patients = argument('patients', 10_000);
+
+const config = loadConfig();
+const kafka = new Kafka({ clientId: 'bench-sink', brokers: config.KAFKA_BROKERS, logLevel: logLevel.ERROR });
+const registry = createAvroRegistry(config.SCHEMA_REGISTRY_URL);
+const runId = randomUUID().replaceAll('-', '').slice(0, 8);
+const topic = `biometrics_bench_${runId}`;
+const dlqTopic = `medstream_bench_dlq_${runId}`;
+const tables: string[] = [];
+
+const seconds = (startedMs: number) => (performance.now() - startedMs) / 1000;
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+
+type Ids = { key: number; value: number };
+
+const registerSchemas = async (forTopic: string): Promise<Ids> => {
+  const subjects = subjectsOf(forTopic);
+  return {
+    key: await registry.register(subjects.key, BIOMETRICS_KEY_SCHEMA),
+    value: await registry.register(subjects.value, BIOMETRICS_VALUE_SCHEMA),
+  };
+};
+
+/** Simulated readings, encoded once: `count` readings of `patients` patients, one tick per second. */
+const encodeReadings = async (ids: Ids, count: number, start: number) => {
+  const random = createSeededRandom(7);
+  let population = createPopulation({ patients, wards: ['bench'] }, random);
+  const messages: { key: Buffer; value: Buffer }[] = [];
+  for (let tick = 0; messages.length < count; tick += 1) {
+    const result = simulateTick(population, start + tick * 1000, random);
+    population = result.population;
+    for (const reading of result.readings.slice(0, count - messages.length)) {
+      messages.push({
+        key: await registry.encode(ids.key, toBiometricsKey(reading)),
+        value: await registry.encode(ids.value, toBiometricsValue(reading)),
+      });
+    }
+  }
+  return messages;
+};
+
+const createTopic = async (name: string, count: number) => {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: name, numPartitions: count }], waitForLeaders: true });
+  await admin.disconnect();
+};
+
+const produceAll = async (messages: { key: Buffer; value: Buffer }[]) => {
+  const producer = kafka.producer();
+  await producer.connect();
+  const started = performance.now();
+  const perSend = 5000;
+  const inFlight: Promise<unknown>[] = [];
+  for (let sent = 0; sent < messages.length; sent += perSend) {
+    inFlight.push(producer.send({ topic, acks: 1, messages: messages.slice(sent, sent + perSend) }));
+    if (inFlight.length >= 8) await Promise.all(inFlight.splice(0));
+  }
+  await Promise.all(inFlight);
+  await producer.disconnect();
+  return seconds(started);
+};
+
+/** Ceiling 1: a plain kafkajs consumer reading the topic and decoding every value through the registry. */
+const measureConsumeDecode = async () => {
+  const consumer = kafka.consumer({
+    groupId: `bench-sink-ceiling-${runId}`,
+    maxBytesPerPartition: 16 * 1024 * 1024,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let seen = 0;
+  let started = 0;
+  let resolveDone: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => {
+    resolveDone = resolve;
+  });
+  await consumer.run({
+    partitionsConsumedConcurrently: partitions,
+    eachBatch: async ({ batch }) => {
+      if (started === 0) started = performance.now();
+      for (const message of batch.messages) {
+        if (message.value !== null) await registry.decode(message.value);
+      }
+      seen += batch.messages.length;
+      if (seen >= N) resolveDone();
+    },
+  });
+  await done;
+  const elapsed = seconds(started);
+  await consumer.disconnect();
+  return { rows: seen, seconds: elapsed };
+};
+
+/** Ceiling 2: COPY of the same rows (as the sink formats them) into a fresh table, one transaction. */
+const measureCopy = async (messages: { key: Buffer; value: Buffer }[]) => {
+  const connector = parseSinkConnectorConfig({
+    name: 'bench',
+    'connector.class': 'io.confluent.connect.jdbc.JdbcSinkConnector',
+    topics: topic,
+  });
+  const fields = extractFieldsMetadata(
+    topic,
+    connector,
+    undefined,
+    toConnectSchema(BIOMETRICS_VALUE_SCHEMA),
+  ).allFields;
+  const lines: string[] = [];
+  for (const message of messages) {
+    const { value } = await registry.decode(message.value);
+    const row = value as Record<string, unknown>;
+    lines.push(
+      fields
+        .map((field) =>
+          row[field.name] === null
+            ? '\\N'
+            : String(field.schema.name ? new Date(row[field.name] as number).toISOString() : row[field.name]),
+        )
+        .join('\t'),
+    );
+  }
+  const table = `${topic}_copy_ceiling`;
+  tables.push(table);
+  const client = new Client({ connectionString: config.DATABASE_URL, options: '-c TimeZone=UTC' });
+  await client.connect();
+  const tableStore = createPgTableStore(createSinkPool(config.DATABASE_URL, 1), {
+    autoCreate: true,
+    autoEvolve: false,
+    quoteIdentifiers: true,
+  });
+  await tableStore.ensureTable({ schema: undefined, name: table }, fields);
+  const started = performance.now();
+  await client.query('BEGIN');
+  const stream = client.query(
+    copyFrom(`COPY "${table}" (${fields.map((field) => `"${field.name}"`).join(',')}) FROM STDIN`),
+  );
+  const slices = function* () {
+    for (let start = 0; start < lines.length; start += 5000)
+      yield `${lines.slice(start, start + 5000).join('\n')}\n`;
+  };
+  await pipeline(Readable.from(slices()), stream);
+  await client.query('COMMIT');
+  const elapsed = seconds(started);
+  await client.end();
+  return { rows: lines.length, seconds: elapsed };
+};
+
+/** The sink handler as deployed (real registry, pool, DLQ), for a connector config. */
+const sinkFor = (connectorOverrides: Record<string, string>) => {
+  const connector = parseSinkConnectorConfig({
+    name: 'bench',
+    'connector.class': 'io.confluent.connect.jdbc.JdbcSinkConnector',
+    'topics.regex': 'biometrics_(.*)',
+    'auto.create': 'true',
+    'auto.evolve': 'true',
+    'batch.size': String(batchSize),
+    ...connectorOverrides,
+  });
+  const pool = createSinkPool(config.DATABASE_URL, 2);
+  const tables = createPgTableStore(pool, connector);
+  const handler = createSinkHandler({
+    connector,
+    decoders: sinkDecoders(registry, connector.pkMode),
+    tables,
+    writer: createPgChunkWriter(pool, tables),
+    deadLetters: createDeadLetterPublisher(
+      createProducer(createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'bench-dlq' })),
+      dlqTopic,
+    ),
+    functionName: 'sink-postgres-bench',
+  });
+  return { handler, pool };
+};
+
+/** Runs the real local trigger over `forTopic` into the sink until `expected` records were delivered. */
+const runTrigger = async (
+  forTopic: string | { noop: string },
+  connectorOverrides: Record<string, string>,
+  expected: number,
+  onInvoked?: (event: KafkaEvent, at: number) => void,
+  // Lambda's default for Kafka (500 ms); MaximumBatchingWindowInSeconds 0 for the latency run.
+  batchingWindowMs = 500,
+) => {
+  const noop = typeof forTopic === 'object';
+  const triggerTopic = typeof forTopic === 'object' ? forTopic.noop : forTopic;
+  const { handler, pool } = sinkFor(connectorOverrides);
+  let failedBatches = 0;
+  let sunk = 0;
+  let firstInvokedAt = 0;
+  let lastDoneAt = 0;
+  const trigger = createTrigger({
+    config: {
+      functionKey: 'sinkPostgres',
+      functionName: 'medstream-bench-sinkPostgres',
+      logicalId: 'SinkPostgresEventSourceMappingKafka',
+      kind: 'kafka',
+      brokers: config.KAFKA_BROKERS,
+      bootstrapServers: config.KAFKA_BROKERS.join(','),
+      consumerGroupId: `bench-sink-${randomUUID()}`,
+      enabled: true,
+      batchSize,
+      maximumBatchingWindowMs: batchingWindowMs,
+      startingPosition: 'TRIM_HORIZON',
+      filterPatterns: [],
+      maximumRetryAttempts: -1,
+      maximumRecordAgeMs: null,
+      bisectBatchOnFunctionError: false,
+      reportBatchItemFailures: true,
+      topic: triggerTopic,
+      timeoutMs: 120_000,
+    },
+    // Lambda runs one invocation per partition at a time: so does the trigger.
+    tuning: { partitionsConsumedConcurrently: partitions, maxBytesPerPartition: 16 * 1024 * 1024 },
+    invoke: async (event) => {
+      if (firstInvokedAt === 0) firstInvokedAt = performance.now();
+      const response = noop ? { batchItemFailures: [] } : await handler(event);
+      if (response.batchItemFailures.length > 0) failedBatches += 1;
+      else sunk += Object.values(event.records).reduce((sum, records) => sum + records.length, 0);
+      lastDoneAt = performance.now();
+      onInvoked?.(event, Date.now());
+      return response;
+    },
+  });
+  const started = performance.now();
+  await trigger.start();
+  const deadline = Date.now() + 30 * 60_000;
+  while (sunk < expected && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  // Sustained: from the first invocation to the end of the last one (group join excluded).
+  const sustained = (lastDoneAt - firstInvokedAt) / 1000;
+  const total = seconds(started);
+  const stats = trigger.stats();
+  await trigger.stop();
+  await pool.end();
+  return {
+    rows: sunk,
+    seconds: sustained,
+    totalSeconds: total,
+    invocations: stats.invocations,
+    failedBatches,
+  };
+};
+
+/** Produce at a fixed rate while the trigger sinks; latency = row committed − record produced. */
+const measureLatency = async (ids: Ids) => {
+  const latencyTopic = `biometrics_benchlat_${runId}`;
+  await createTopic(latencyTopic, partitions);
+  tables.push(latencyTopic);
+  const total = offeredRate * latencySeconds;
+  const messages = await encodeReadings(ids, total, Date.now());
+  const latencies: number[] = [];
+  const triggerRun = runTrigger(
+    latencyTopic,
+    { 'pk.mode': 'kafka', 'insert.mode': 'insert' },
+    total,
+    (event, at) => {
+      for (const records of Object.values(event.records))
+        for (const record of records) latencies.push(at - record.timestamp);
+    },
+    0,
+  );
+  // Give the consumer group time to join before producing, so start-up is not counted as latency.
+  await new Promise((resolve) => setTimeout(resolve, 6000));
+  const producer = kafka.producer();
+  await producer.connect();
+  const tickMs = 100;
+  const perTick = Math.round((offeredRate * tickMs) / 1000);
+  const started = Date.now();
+  for (let sent = 0, tick = 0; sent < total; tick += 1) {
+    const due = started + tick * tickMs;
+    const wait = due - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const slice = messages.slice(sent, sent + perTick);
+    // CreateTime is stamped here, at send: the latency clock starts when the producer sends.
+    await producer.send({
+      topic: latencyTopic,
+      acks: 1,
+      messages: slice.map((message) => ({ ...message, timestamp: String(Date.now()) })),
+    });
+    sent += slice.length;
+  }
+  const achieved = total / ((Date.now() - started) / 1000);
+  await producer.disconnect();
+  await triggerRun;
+  const sorted = latencies.sort((a, b) => a - b);
+  return {
+    offered: offeredRate,
+    achieved,
+    records: sorted.length,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    max: sorted.at(-1) ?? Number.NaN,
+  };
+};
+
+const dropTables = async () => {
+  const client = new Client({ connectionString: config.DATABASE_URL });
+  await client.connect();
+  for (const table of tables) await client.query(`DROP TABLE IF EXISTS "${table}"`);
+  await client.end();
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin
+    .deleteTopics({ topics: [topic, `biometrics_benchlat_${runId}`, dlqTopic] })
+    .catch(() => undefined);
+  await admin.disconnect();
+};
+
+const main = async () => {
+  console.log(
+    `bench sink: N=${N}, ${partitions} partitions, batch ${batchSize}, ${patients} patients; topic ${topic}`,
+  );
+  await createTopic(topic, partitions);
+  await createTopic(dlqTopic, 1);
+  const ids = await registerSchemas(topic);
+  const started = performance.now();
+  const messages = await encodeReadings(ids, N, Date.UTC(2026, 10, 22));
+  const encodeSeconds = seconds(started);
+  const produceSeconds = await produceAll(messages);
+  console.log(
+    `produced ${N} readings (encode ${encodeSeconds.toFixed(1)} s, produce ${produceSeconds.toFixed(1)} s)`,
+  );
+
+  const consume = await measureConsumeDecode();
+  console.log(`ceiling: kafkajs consume + Avro decode ${(consume.rows / consume.seconds).toFixed(0)} rows/s`);
+  const copy = await measureCopy(messages);
+  console.log(`ceiling: PostgreSQL COPY ${(copy.rows / copy.seconds).toFixed(0)} rows/s`);
+  messages.length = 0;
+
+  const plainTable = `${topic}_plain`;
+  const insertTable = `${topic}_insert`;
+  const upsertTable = `${topic}_upsert`;
+  tables.push(plainTable, insertTable, upsertTable);
+  const noop = await runTrigger({ noop: topic }, {}, N);
+  console.log(`local trigger → no-op handler: ${(noop.rows / noop.seconds).toFixed(0)} records/s`);
+  const plain = await runTrigger(
+    topic,
+    { 'pk.mode': 'none', 'insert.mode': 'insert', 'table.name.format': `${TOPIC_PLACEHOLDER}_plain` },
+    N,
+  );
+  console.log(`sink insert (pk.mode none): ${(plain.rows / plain.seconds).toFixed(0)} rows/s`);
+  const insert = await runTrigger(
+    topic,
+    { 'pk.mode': 'kafka', 'insert.mode': 'insert', 'table.name.format': `${TOPIC_PLACEHOLDER}_insert` },
+    N,
+  );
+  console.log(`sink insert (pk.mode kafka): ${(insert.rows / insert.seconds).toFixed(0)} rows/s`);
+  const upsert = await runTrigger(
+    topic,
+    { 'pk.mode': 'record_key', 'insert.mode': 'upsert', 'table.name.format': `${TOPIC_PLACEHOLDER}_upsert` },
+    N,
+  );
+  console.log(`sink upsert (pk.mode record_key): ${(upsert.rows / upsert.seconds).toFixed(0)} rows/s`);
+  const latency = await measureLatency(ids);
+  console.log(`latency at ${latency.offered}/s: p50 ${latency.p50} ms, p99 ${latency.p99} ms`);
+
+  const check = new Client({ connectionString: config.DATABASE_URL });
+  await check.connect();
+  const counted = async (table: string) =>
+    Number((await check.query(`SELECT count(*) AS n FROM "${table}"`)).rows[0]?.n ?? 0);
+  const plainRows = await counted(plainTable);
+  const insertRows = await counted(insertTable);
+  const upsertRows = await counted(upsertTable);
+  await check.end();
+
+  const rate = (run: { rows: number; seconds: number }) => Math.round(run.rows / run.seconds);
+  const lowerCeiling = Math.min(rate(consume), rate(copy));
+  const rows = [
+    {
+      measure: 'ceiling: kafkajs consume + Avro decode',
+      rowsPerSecond: rate(consume),
+      seconds: consume.seconds,
+    },
+    { measure: 'ceiling: PostgreSQL COPY (same rows)', rowsPerSecond: rate(copy), seconds: copy.seconds },
+    { measure: 'context: local trigger → no-op handler', rowsPerSecond: rate(noop), seconds: noop.seconds },
+    {
+      measure: 'sink insert via local trigger (pk.mode none)',
+      rowsPerSecond: rate(plain),
+      seconds: plain.seconds,
+      ofLowerCeiling: rate(plain) / lowerCeiling,
+      tableRows: plainRows,
+      invocations: plain.invocations,
+      failedBatches: plain.failedBatches,
+    },
+    {
+      measure: 'sink insert via local trigger (pk.mode kafka)',
+      rowsPerSecond: rate(insert),
+      seconds: insert.seconds,
+      ofLowerCeiling: rate(insert) / lowerCeiling,
+      tableRows: insertRows,
+      invocations: insert.invocations,
+      failedBatches: insert.failedBatches,
+    },
+    {
+      measure: 'sink upsert via local trigger (pk.mode record_key)',
+      rowsPerSecond: rate(upsert),
+      seconds: upsert.seconds,
+      ofLowerCeiling: rate(upsert) / lowerCeiling,
+      tableRows: upsertRows,
+      invocations: upsert.invocations,
+      failedBatches: upsert.failedBatches,
+    },
+  ];
+  console.table(
+    rows.map((row) => ({
+      ...row,
+      seconds: Number(row.seconds.toFixed(2)),
+      ofLowerCeiling: row.ofLowerCeiling === undefined ? '' : `${(row.ofLowerCeiling * 100).toFixed(0)} %`,
+    })),
+  );
+  console.table([
+    {
+      offeredPerSecond: latency.offered,
+      achievedPerSecond: Math.round(latency.achieved),
+      records: latency.records,
+      p50Ms: latency.p50,
+      p99Ms: latency.p99,
+      maxMs: latency.max,
+    },
+  ]);
+  const targets = {
+    insertAtLeastConnectBest90k: Math.max(rate(plain), rate(insert)) >= 90_000,
+    upsertAtLeast1_5xConnect37k: rate(upsert) >= 1.5 * 37_000,
+    atLeastHalfOfLowerCeiling: Math.min(rate(plain), rate(insert), rate(upsert)) >= 0.5 * lowerCeiling,
+    p99Under1sAt10k: latency.p99 < 1000 && latency.offered >= 10_000,
+  };
+  console.log('targets:', targets);
+  mkdirSync(path.join(__dirname, 'results'), { recursive: true });
+  writeFileSync(
+    path.join(__dirname, 'results/sink.json'),
+    `${JSON.stringify(
+      {
+        at: new Date().toISOString(),
+        machine: { cpus: os.cpus().length, memoryGb: Math.round(os.totalmem() / 2 ** 30) },
+        parameters: { n: N, partitions, batchSize, patients, offeredRate, latencySeconds },
+        prefill: { encodeSeconds, produceSeconds },
+        results: rows,
+        latency,
+        targets,
+        driver:
+          'plugins/serverless-offline-kafka createTrigger (in-process), one invocation per partition at a time',
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  await dropTables();
+};
+
+main().then(
+  () => process.exit(0),
+  async (error) => {
+    console.error(error);
+    await dropTables().catch(() => undefined);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,330 @@
+import path from 'node:path';
+import { input, number, password } from '@inquirer/prompts';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { createAvroRegistry } from '../lib/avro/registry';
+import { createReadingPublisher } from '../lib/biometrics/publisher';
+import { createSeededRandom } from '../lib/biometrics/random';
+import { topicOfWard } from '../lib/biometrics/schema';
+import { createSimulation } from '../lib/biometrics/simulation';
+import { createPopulation } from '../lib/biometrics/simulator';
+import { createKafka, createProducer } from '../lib/kafka/client';
+import { logger } from '../lib/logger';
+import { parseSinkConnectorConfig } from '../lib/sinks/postgres/config';
+import { createConnectClient, type Fetch, readConnectorFiles } from './connect-client';
+import { testConnector, testProducer } from './probes';
+import {
+  DEFAULT_SETTINGS_FILE,
+  readSettings,
+  redactUrl,
+  type Settings,
+  toConfig,
+  writeSettings,
+} from './settings';
+
+const positiveInt = (value: string): number => {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed <= 0) throw new InvalidArgumentError('must be a positive integer');
+  return parsed;
+};
+
+const positiveNumber = (value: string): number => {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0) throw new InvalidArgumentError('must be a positive number');
+  return parsed;
+};
+
+/** Where output goes: injectable so tests capture it. */
+export type Io = { out(line: string): void; err(line: string): void; interactive: boolean; fetch: Fetch };
+
+const defaultIo: Io = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+  interactive: process.stdin.isTTY === true,
+  fetch: (url, init) => fetch(url, init),
+};
+
+const root = path.resolve(__dirname, '..');
+
+/** Builds the `medstream` program; `--help` works on every command (commander). */
+export const buildProgram = (io: Io = defaultIo): Command => {
+  const program = new Command('medstream')
+    .description(
+      'medstream: clinical data streams on Kafka: simulate biometrics, sink them, manage connectors',
+    )
+    .option(
+      '-c, --config <file>',
+      'settings file written by `medstream configure`',
+      process.env.MEDSTREAM_CONFIG ?? DEFAULT_SETTINGS_FILE,
+    )
+    .showHelpAfterError()
+    .configureOutput({
+      writeOut: (text) => io.out(text.trimEnd()),
+      writeErr: (text) => io.err(text.trimEnd()),
+    });
+
+  const settingsOf = () => readSettings(program.opts<{ config: string }>().config);
+  const configOf = () => toConfig(settingsOf(), process.env);
+
+  program
+    .command('configure')
+    .description(
+      'write the settings file: asks for each value (Enter keeps the default) or takes them from flags',
+    )
+    .option('--kafka-brokers <list>', 'Kafka bootstrap servers, comma-separated')
+    .option('--schema-registry-url <url>', 'Confluent-compatible schema registry URL')
+    .option('--database-url <url>', 'PostgreSQL URL of the sink database (its password is never printed)')
+    .option('--connect-url <url>', 'Kafka Connect REST URL (for `connectors apply|status`)')
+    .option('--patients <n>', 'simulated patients', positiveInt)
+    .option('--wards <list>', 'wards, comma-separated (topics biometrics_<ward>)')
+    .option('--seed <n>', 'simulator seed', (value) => Number.parseInt(value, 10))
+    .option('-y, --yes', 'do not ask: flags and current values only (for scripts)')
+    .action(
+      async (
+        flags: Partial<
+          Record<'kafkaBrokers' | 'schemaRegistryUrl' | 'databaseUrl' | 'connectUrl' | 'wards', string>
+        > & { patients?: number; seed?: number; yes?: boolean },
+      ) => {
+        const file = program.opts<{ config: string }>().config;
+        const current = readSettings(file);
+        const given: Partial<Settings> = {
+          ...(flags.kafkaBrokers === undefined ? {} : { kafkaBrokers: flags.kafkaBrokers }),
+          ...(flags.schemaRegistryUrl === undefined ? {} : { schemaRegistryUrl: flags.schemaRegistryUrl }),
+          ...(flags.databaseUrl === undefined ? {} : { databaseUrl: flags.databaseUrl }),
+          ...(flags.connectUrl === undefined ? {} : { connectUrl: flags.connectUrl }),
+          ...(flags.patients === undefined ? {} : { patients: flags.patients }),
+          ...(flags.wards === undefined
+            ? {}
+            : {
+                wards: flags.wards
+                  .split(',')
+                  .map((ward) => ward.trim())
+                  .filter(Boolean),
+              }),
+          ...(flags.seed === undefined ? {} : { seed: flags.seed }),
+        };
+        let settings: Settings = { ...current, ...given };
+        if (!flags.yes && io.interactive) {
+          const ask = async (message: string, key: 'kafkaBrokers' | 'schemaRegistryUrl' | 'connectUrl') =>
+            given[key] ?? (await input({ message, default: settings[key] }));
+          const database = new URL(settings.databaseUrl);
+          const databaseHost = await input({
+            message: 'PostgreSQL host:port/database',
+            default: `${database.host}${database.pathname}`,
+          });
+          const user = await input({
+            message: 'PostgreSQL user',
+            default: decodeURIComponent(database.username),
+          });
+          // Masked entry; Enter keeps the stored password, which is never shown.
+          const secret = await password({
+            message: 'PostgreSQL password (Enter keeps the current one)',
+            mask: '*',
+          });
+          const databaseUrl =
+            given.databaseUrl ??
+            `postgres://${encodeURIComponent(user)}:${secret === '' ? database.password : encodeURIComponent(secret)}@${databaseHost}`;
+          settings = {
+            ...settings,
+            kafkaBrokers: await ask('Kafka brokers', 'kafkaBrokers'),
+            schemaRegistryUrl: await ask('Schema registry URL', 'schemaRegistryUrl'),
+            databaseUrl,
+            connectUrl: await ask('Kafka Connect REST URL', 'connectUrl'),
+            patients:
+              given.patients ??
+              (await number({
+                message: 'Simulated patients',
+                default: settings.patients,
+                min: 1,
+                required: true,
+              })) ??
+              settings.patients,
+            wards:
+              given.wards ??
+              (await input({ message: 'Wards (comma-separated)', default: settings.wards.join(',') }))
+                .split(',')
+                .map((ward) => ward.trim())
+                .filter(Boolean),
+          };
+        }
+        writeSettings(file, settings);
+        io.out(`wrote ${file}`);
+        io.out(JSON.stringify({ ...settings, databaseUrl: redactUrl(settings.databaseUrl) }, null, 2));
+      },
+    );
+
+  program
+    .command('produce')
+    .description(
+      'run the biometrics simulator continuously, publishing Avro readings to biometrics_<ward>, with a live count',
+    )
+    .addOption(
+      new Option(
+        '--rate <readings/s>',
+        'readings per second (default: one reading per patient per second)',
+      ).argParser(positiveNumber),
+    )
+    .option('--patients <n>', 'simulated patients (default: from settings)', positiveInt)
+    .option('--wards <list>', 'wards, comma-separated (default: from settings)')
+    .option('--count <n>', 'stop after this many readings', positiveInt)
+    .action(async (flags: { rate?: number; patients?: number; wards?: string; count?: number }) => {
+      const config = configOf();
+      const patients = flags.patients ?? config.SIMULATOR_PATIENTS;
+      const wards =
+        flags.wards
+          ?.split(',')
+          .map((ward) => ward.trim())
+          .filter(Boolean) ?? config.SIMULATOR_WARDS;
+      const random = createSeededRandom(config.SIMULATOR_SEED);
+      // Topics are created up front (idempotent) rather than auto-created by the first send.
+      const admin = createKafka({
+        brokers: config.KAFKA_BROKERS,
+        clientId: `${config.KAFKA_CLIENT_ID}-cli`,
+      }).admin();
+      await admin.connect();
+      const existing = new Set(await admin.listTopics());
+      const missing = wards.map(topicOfWard).filter((topic) => !existing.has(topic));
+      if (missing.length > 0)
+        await admin.createTopics({ topics: missing.map((topic) => ({ topic })), waitForLeaders: true });
+      await admin.disconnect();
+      const producer = createProducer(
+        createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-cli` }),
+      );
+      const simulation = createSimulation({
+        population: createPopulation({ patients, wards }, random),
+        publisher: createReadingPublisher({
+          registry: createAvroRegistry(config.SCHEMA_REGISTRY_URL),
+          sender: producer,
+        }),
+        random,
+      });
+      // One tick publishes one reading per patient; the interval between ticks sets the rate.
+      const intervalMs = flags.rate === undefined ? 1000 : (patients * 1000) / flags.rate;
+      let published = 0;
+      let stopping = false;
+      const stop = () => {
+        stopping = true;
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      const started = Date.now();
+      io.err(
+        `producing ${patients} patients in ${wards.map(topicOfWard).join(', ')} every ${Math.round(intervalMs)} ms (Ctrl-C stops)`,
+      );
+      try {
+        for (let tick = 0; !stopping && (flags.count === undefined || published < flags.count); tick += 1) {
+          const wait = started + tick * intervalMs - Date.now();
+          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+          published += (await simulation.run(Date.now(), 1)).published;
+          const line = `published ${published} readings (${((published * 1000) / Math.max(1, Date.now() - started)).toFixed(0)}/s)`;
+          if (process.stderr.isTTY) process.stderr.write(`\r${line}`);
+          else if (tick % 10 === 0) io.err(line);
+        }
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        await producer.disconnect();
+      }
+      if (process.stderr.isTTY) process.stderr.write('\n');
+      io.out(`published ${published} readings`);
+    });
+
+  const test = program.command('test').description('check the pipeline on the configured services');
+  test
+    .command('producer')
+    .description('publish one reading to a fresh topic and read it back; report how long it took')
+    .option('--keep', 'keep the test topic')
+    .option('--timeout <s>', 'give up after this many seconds', positiveInt, 30)
+    .action(async (flags: { keep?: boolean; timeout: number }) => {
+      const result = await testProducer(configOf(), {
+        keep: flags.keep === true,
+        timeoutMs: flags.timeout * 1000,
+      });
+      io.out(
+        `topic ${result.topic}: produced in ${result.producedMs.toFixed(0)} ms, read back ${result.received ? `after ${result.readBackMs.toFixed(0)} ms` : 'never'}`,
+      );
+      if (!result.received) process.exitCode = 1;
+    });
+  test
+    .command('connector')
+    .description('produce to a fresh topic; report how long until its table exists and holds the row')
+    .option(
+      '--connector <file>',
+      'sink connector file',
+      path.join(root, 'connectors/sinks/biometrics-postgres.json'),
+    )
+    .option(
+      '--external',
+      'only watch PostgreSQL: the sink runs elsewhere (e.g. Kafka Connect with topics.regex)',
+    )
+    .option('--keep', 'keep the test topic and table')
+    .option('--timeout <s>', 'give up after this many seconds', positiveInt, 60)
+    .action(async (flags: { connector: string; external?: boolean; keep?: boolean; timeout: number }) => {
+      const [file] = readConnectorFiles([flags.connector]);
+      const connector = parseSinkConnectorConfig({ name: file?.name, ...file?.config }, flags.connector);
+      const result = await testConnector(configOf(), connector, {
+        external: flags.external === true,
+        keep: flags.keep === true,
+        timeoutMs: flags.timeout * 1000,
+      });
+      const ms = (value: number | undefined) =>
+        value === undefined ? 'never' : `after ${value.toFixed(0)} ms`;
+      io.out(
+        `topic ${result.topic}: table ${result.table} existed ${ms(result.tableMs)}, held the row ${ms(result.rowMs)}`,
+      );
+      if (result.rowMs === undefined) process.exitCode = 1;
+    });
+
+  const connectors = program
+    .command('connectors')
+    .description('Kafka Connect: apply connector files, show their status');
+  connectors
+    .command('apply')
+    .description(
+      'create or update connectors (PUT /connectors/{name}/config: applying twice changes nothing)',
+    )
+    .argument('[paths...]', 'connector files or directories', [
+      path.join(root, 'connectors/sinks/biometrics-postgres.connect.json'),
+    ])
+    .option('--url <url>', 'Kafka Connect REST URL (default: from settings)')
+    .action(async (paths: string[], flags: { url?: string }) => {
+      const client = createConnectClient(flags.url ?? settingsOf().connectUrl, io.fetch);
+      for (const connector of readConnectorFiles(paths))
+        io.out(`${connector.name}: ${await client.apply(connector)}`);
+    });
+  connectors
+    .command('status')
+    .description('show the state of connectors and their tasks')
+    .argument('[paths...]', 'connector files or directories', [
+      path.join(root, 'connectors/sinks/biometrics-postgres.connect.json'),
+    ])
+    .option('--url <url>', 'Kafka Connect REST URL (default: from settings)')
+    .action(async (paths: string[], flags: { url?: string }) => {
+      const client = createConnectClient(flags.url ?? settingsOf().connectUrl, io.fetch);
+      for (const connector of readConnectorFiles(paths)) {
+        const status = await client.status(connector.name);
+        if (status === undefined) {
+          io.out(`${connector.name}: not deployed`);
+          process.exitCode = 1;
+          continue;
+        }
+        io.out(
+          `${status.name}: ${status.state}; tasks ${status.tasks.map((task) => `${task.id}=${task.state}`).join(', ') || 'none'}`,
+        );
+        if (status.state !== 'RUNNING' || status.tasks.some((task) => task.state !== 'RUNNING'))
+          process.exitCode = 1;
+      }
+    });
+  return program;
+};
+
+/** Runs the CLI; errors print one line (no stack) and exit non-zero. */
+export const main = async (argv: string[]): Promise<void> => {
+  // The CLI prints its own lines; the structured logger stays quiet unless asked.
+  if (process.env.POWERTOOLS_LOG_LEVEL === undefined) logger.setLogLevel('WARN');
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    process.stderr.write(`medstream: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
+};

@@ -1,0 +1,65 @@
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { z } from 'zod';
+import { type Config, parseConfig } from '../lib/config';
+
+/** What `medstream configure` stores: where the services are. Kept in `.medstream.json` (git-ignored). */
+export const SettingsSchema = z
+  .object({
+    kafkaBrokers: z.string().min(1),
+    schemaRegistryUrl: z.string().url(),
+    databaseUrl: z.string().min(1),
+    connectUrl: z.string().url(),
+    patients: z.number().int().min(1).max(100_000),
+    wards: z
+      .array(z.string().regex(/^[A-Za-z0-9_]+$/, 'wards are topic suffixes: letters, digits, _'))
+      .min(1),
+    seed: z.number().int(),
+  })
+  .strict();
+
+export type Settings = z.infer<typeof SettingsSchema>;
+
+export const DEFAULT_SETTINGS_FILE = '.medstream.json';
+
+export const DEFAULT_SETTINGS: Settings = {
+  kafkaBrokers: '127.0.0.1:9092',
+  schemaRegistryUrl: 'http://127.0.0.1:8081/apis/ccompat/v7',
+  databaseUrl: 'postgres://medstream:medstream@127.0.0.1:5432/medstream_sink',
+  connectUrl: 'http://127.0.0.1:8083',
+  patients: 20,
+  wards: ['default'],
+  seed: 42,
+};
+
+/** Reads the settings file (defaults for what it lacks); a malformed file fails with the reason. */
+export const readSettings = (file: string): Settings => {
+  if (!existsSync(file)) return DEFAULT_SETTINGS;
+  const parsed = SettingsSchema.partial().safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  if (!parsed.success) {
+    throw new Error(
+      `${file}: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || 'file'}: ${issue.message}`).join('; ')}`,
+    );
+  }
+  return { ...DEFAULT_SETTINGS, ...parsed.data };
+};
+
+/** Writes the settings readable by the owner only: the database URL holds a password. */
+export const writeSettings = (file: string, settings: Settings): void => {
+  writeFileSync(file, `${JSON.stringify(SettingsSchema.parse(settings), null, 2)}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+};
+
+/** A URL with its password replaced, for anything printed. */
+export const redactUrl = (url: string): string => url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1****@');
+
+/** The settings as the rest of medstream reads them: environment variables win over the file. */
+export const toConfig = (settings: Settings, env: Record<string, string | undefined>): Config =>
+  parseConfig({
+    KAFKA_BROKERS: settings.kafkaBrokers,
+    SCHEMA_REGISTRY_URL: settings.schemaRegistryUrl,
+    DATABASE_URL: settings.databaseUrl,
+    SIMULATOR_PATIENTS: String(settings.patients),
+    SIMULATOR_WARDS: settings.wards.join(','),
+    SIMULATOR_SEED: String(settings.seed),
+    ...Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined)),
+  });

@@ -1,0 +1,45 @@
+import middy from '@middy/core';
+import { createAvroRegistry } from '../lib/avro/registry';
+import { createReadingPublisher } from '../lib/biometrics/publisher';
+import { createSeededRandom } from '../lib/biometrics/random';
+import { createSimulation, type SimulationRun } from '../lib/biometrics/simulation';
+import { createPopulation } from '../lib/biometrics/simulator';
+import { loadConfig } from '../lib/config';
+import { createKafka, createProducer } from '../lib/kafka/client';
+import { logger } from '../lib/logger';
+
+export type SimulateDeps = {
+  simulation: { run(now: number, ticks: number): Promise<SimulationRun> };
+  now: () => number;
+  ticks: number;
+};
+
+/** Scheduled: one reading per patient per tick, SIMULATOR_TICKS ticks (one simulated second each) per call. */
+export const makeHandler = (deps: SimulateDeps) => async (): Promise<SimulationRun> => {
+  const run = await deps.simulation.run(deps.now(), deps.ticks);
+  logger.info('biometrics published', { ...run });
+  return run;
+};
+
+const liveDeps = (): SimulateDeps => {
+  const config = loadConfig();
+  const random = createSeededRandom(config.SIMULATOR_SEED);
+  const publisher = createReadingPublisher({
+    registry: createAvroRegistry(config.SCHEMA_REGISTRY_URL),
+    // One producer per container, reused by every invocation.
+    sender: createProducer(
+      createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-simulate` }),
+    ),
+  });
+  const population = createPopulation(
+    { patients: config.SIMULATOR_PATIENTS, wards: config.SIMULATOR_WARDS },
+    random,
+  );
+  return {
+    simulation: createSimulation({ population, publisher, random }),
+    now: Date.now,
+    ticks: config.SIMULATOR_TICKS,
+  };
+};
+
+export const handler = middy(makeHandler(liveDeps()));

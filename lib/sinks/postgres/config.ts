@@ -1,0 +1,270 @@
+import { ConfigError } from '../../errors';
+
+/** How rows are written (JdbcSinkConfig `insert.mode`). */
+export const INSERT_MODE = { insert: 'insert', upsert: 'upsert', update: 'update' } as const;
+/** One insert.mode value. */
+export type InsertMode = (typeof INSERT_MODE)[keyof typeof INSERT_MODE];
+
+/** Where the primary key comes from (JdbcSinkConfig `pk.mode`). */
+export const PK_MODE = {
+  none: 'none',
+  kafka: 'kafka',
+  recordKey: 'record_key',
+  recordValue: 'record_value',
+} as const;
+/** One pk.mode value. */
+export type PkMode = (typeof PK_MODE)[keyof typeof PK_MODE];
+
+/** The Kafka coordinates the JDBC sink uses as key columns under pk.mode kafka. */
+export const DEFAULT_KAFKA_PK_NAMES = ['__connect_topic', '__connect_partition', '__connect_offset'] as const;
+
+/** The placeholder `table.name.format` replaces with the topic (a Connect literal, not a JS template). */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: Kafka Connect's own placeholder syntax.
+export const TOPIC_PLACEHOLDER = '${topic}';
+
+/** A Kafka Connect JDBC sink configuration, parsed and validated. */
+export type SinkConnectorConfig = {
+  name: string;
+  connectorClass: string;
+  topics: readonly string[] | undefined;
+  topicsRegex: RegExp | undefined;
+  tableNameFormat: string;
+  insertMode: InsertMode;
+  pkMode: PkMode;
+  pkFields: readonly string[];
+  fieldsWhitelist: readonly string[];
+  deleteEnabled: boolean;
+  autoCreate: boolean;
+  autoEvolve: boolean;
+  batchSize: number;
+  quoteIdentifiers: boolean;
+  /** `errors.deadletterqueue.topic.name`, when set: where records that can never be written go. */
+  deadLetterTopic: string | undefined;
+};
+
+const JDBC_SINK_CLASSES = [
+  'io.confluent.connect.jdbc.JdbcSinkConnector',
+  'io.aiven.connect.jdbc.JdbcSinkConnector',
+] as const;
+const AVRO_CONVERTERS = ['io.confluent.connect.avro.AvroConverter'] as const;
+
+type Raw = string | number | boolean;
+
+type KeySpec = {
+  /** Keys Kafka Connect understands but that medstream does not need (connection, retries…). */
+  accepted?: true;
+  check?: (value: string, key: string) => string | undefined;
+};
+
+const oneOf =
+  (...allowed: readonly string[]) =>
+  (value: string, key: string): string | undefined =>
+    allowed.includes(value) ? undefined : `${key} must be one of ${allowed.join(', ')} (got "${value}")`;
+
+const isBoolean = (value: string, key: string) =>
+  value === 'true' || value === 'false' ? undefined : `${key} must be true or false (got "${value}")`;
+
+const isPositiveInt = (value: string, key: string) =>
+  /^[1-9][0-9]*$/.test(value) ? undefined : `${key} must be a positive integer (got "${value}")`;
+
+const isNonNegativeInt = (value: string, key: string) =>
+  /^[0-9]+$/.test(value) ? undefined : `${key} must be a non-negative integer (got "${value}")`;
+
+/**
+ * Every key the file may hold. Unknown keys are rejected (a typo would otherwise silently change
+ * the sink's behaviour); keys of features medstream does not implement (transforms, other
+ * dialects) are rejected with a message saying so rather than ignored.
+ */
+const KEYS: Record<string, KeySpec> = {
+  name: {},
+  'connector.class': { check: oneOf(...JDBC_SINK_CLASSES) },
+  'tasks.max': { check: isPositiveInt },
+  topics: {},
+  'topics.regex': {},
+  'table.name.format': {},
+  'insert.mode': { check: oneOf(...Object.values(INSERT_MODE)) },
+  'pk.mode': { check: oneOf(...Object.values(PK_MODE)) },
+  'pk.fields': {},
+  'fields.whitelist': {},
+  'delete.enabled': { check: isBoolean },
+  'auto.create': { check: isBoolean },
+  'auto.evolve': { check: isBoolean },
+  'batch.size': { check: isPositiveInt },
+  'quote.sql.identifiers': { check: oneOf('always', 'never') },
+  'db.timezone': {
+    check: (value, key) =>
+      value === 'UTC' ? undefined : `${key} must be UTC: medstream writes timestamps in UTC`,
+  },
+  'dialect.name': { check: oneOf('', 'PostgreSqlDatabaseDialect') },
+  'key.converter': { check: oneOf(...AVRO_CONVERTERS) },
+  'value.converter': { check: oneOf(...AVRO_CONVERTERS) },
+  'key.converter.schema.registry.url': { accepted: true },
+  'value.converter.schema.registry.url': { accepted: true },
+  'key.converter.basic.auth.credentials.source': { accepted: true },
+  'key.converter.basic.auth.user.info': { accepted: true },
+  'value.converter.basic.auth.credentials.source': { accepted: true },
+  'value.converter.basic.auth.user.info': { accepted: true },
+  'schema.registry.url': { accepted: true },
+  'connection.url': {
+    check: (value, key) =>
+      value.startsWith('jdbc:postgresql:') ? undefined : `${key} must be a jdbc:postgresql: URL`,
+  },
+  'connection.user': { accepted: true },
+  'connection.password': { accepted: true },
+  'connection.attempts': { check: isPositiveInt },
+  'connection.backoff.ms': { check: isNonNegativeInt },
+  'max.retries': { check: isNonNegativeInt },
+  'retry.backoff.ms': { check: isNonNegativeInt },
+  'errors.tolerance': { check: oneOf('none', 'all') },
+  'errors.deadletterqueue.topic.name': {},
+  'errors.deadletterqueue.context.headers.enable': { check: isBoolean },
+  'errors.deadletterqueue.topic.replication.factor': { check: isPositiveInt },
+  'errors.log.enable': { check: isBoolean },
+  'errors.log.include.messages': { check: isBoolean },
+};
+
+const distance = (a: string, b: string): number => {
+  const row = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i += 1) {
+    let previous = row[0] as number;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j += 1) {
+      const current = row[j] as number;
+      row[j] = Math.min(current + 1, (row[j - 1] as number) + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length] as number;
+};
+
+const suggestionFor = (key: string): string => {
+  const best = Object.keys(KEYS)
+    .map((known) => ({ known, cost: distance(key, known) }))
+    .sort((x, y) => x.cost - y.cost)[0];
+  return best !== undefined && best.cost <= 3 ? ` (did you mean "${best.known}"?)` : '';
+};
+
+const listOf = (value: string | undefined): string[] =>
+  value === undefined
+    ? []
+    : value
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item.length > 0);
+
+/** Kafka Connect accepts both the REST body `{name, config}` and a flat properties object. */
+const flatten = (input: unknown, source: string): Record<string, unknown> => {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new ConfigError(`${source}: a connector config must be a JSON object`);
+  }
+  const object = input as Record<string, unknown>;
+  if (!('config' in object)) return object;
+  const extra = Object.keys(object).filter((key) => key !== 'name' && key !== 'config');
+  if (extra.length > 0)
+    throw new ConfigError(`${source}: unknown key(s) beside "name" and "config": ${extra.join(', ')}`);
+  const config = object.config;
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw new ConfigError(`${source}: "config" must be an object`);
+  }
+  const inner = config as Record<string, unknown>;
+  if (object.name !== undefined && inner.name !== undefined && inner.name !== object.name) {
+    throw new ConfigError(
+      `${source}: "name" (${String(object.name)}) and "config.name" (${String(inner.name)}) differ`,
+    );
+  }
+  return { ...inner, ...(object.name === undefined ? {} : { name: object.name }) };
+};
+
+/**
+ * Parses a Kafka Connect JDBC sink configuration (the JSON a Connect cluster accepts) strictly:
+ * every problem is reported at once, naming the key.
+ */
+export const parseSinkConnectorConfig = (
+  input: unknown,
+  source = 'connector config',
+): SinkConnectorConfig => {
+  const flat = flatten(input, source);
+  const problems: string[] = [];
+  const values: Record<string, string> = {};
+  for (const [key, raw] of Object.entries(flat)) {
+    const spec = KEYS[key];
+    if (spec === undefined) {
+      problems.push(`unknown key "${key}"${suggestionFor(key)}`);
+      continue;
+    }
+    if (typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean') {
+      problems.push(`${key} must be a string, number or boolean`);
+      continue;
+    }
+    const value = String(raw as Raw);
+    const problem = spec.check?.(value, key);
+    if (problem !== undefined) problems.push(problem);
+    values[key] = value;
+  }
+
+  const name = values.name;
+  if (name === undefined || name.length === 0) problems.push('name is required');
+  if (values['connector.class'] === undefined) problems.push('connector.class is required');
+
+  const topics = values.topics === undefined ? undefined : listOf(values.topics);
+  let topicsRegex: RegExp | undefined;
+  if (values['topics.regex'] !== undefined) {
+    try {
+      // Java's Pattern.matches: the whole topic name must match.
+      topicsRegex = new RegExp(`^(?:${values['topics.regex']})$`);
+    } catch {
+      problems.push(`topics.regex is not a valid regular expression: ${values['topics.regex']}`);
+    }
+  }
+  if ((topics === undefined) === (values['topics.regex'] === undefined)) {
+    problems.push('exactly one of topics or topics.regex must be set');
+  }
+
+  const insertMode = (values['insert.mode'] ?? INSERT_MODE.insert) as InsertMode;
+  const pkMode = (values['pk.mode'] ?? PK_MODE.none) as PkMode;
+  const pkFields = listOf(values['pk.fields']);
+  const deleteEnabled = values['delete.enabled'] === 'true';
+  if (deleteEnabled && pkMode !== PK_MODE.recordKey)
+    problems.push('Deletes are only supported for pk.mode record_key');
+  if (insertMode !== INSERT_MODE.insert && pkMode === PK_MODE.none) {
+    problems.push(
+      `insert.mode ${insertMode} needs a primary key: set pk.mode to kafka, record_key or record_value`,
+    );
+  }
+  if (pkMode === PK_MODE.kafka && pkFields.length !== 0 && pkFields.length !== 3) {
+    problems.push(
+      `pk.mode kafka takes no pk.fields (defaults ${DEFAULT_KAFKA_PK_NAMES.join(',')}) or exactly 3`,
+    );
+  }
+  if (pkMode === PK_MODE.none && pkFields.length > 0) problems.push('pk.fields is set but pk.mode is none');
+
+  const tableNameFormat = values['table.name.format'] ?? TOPIC_PLACEHOLDER;
+  if (tableNameFormat.length === 0) problems.push('table.name.format must not be empty');
+
+  if (problems.length > 0) throw new ConfigError(`${source}: ${problems.join('; ')}`);
+  return {
+    name: name as string,
+    connectorClass: values['connector.class'] as string,
+    topics,
+    topicsRegex,
+    tableNameFormat,
+    insertMode,
+    pkMode,
+    pkFields,
+    fieldsWhitelist: listOf(values['fields.whitelist']),
+    deleteEnabled,
+    autoCreate: values['auto.create'] === 'true',
+    autoEvolve: values['auto.evolve'] === 'true',
+    batchSize: Number(values['batch.size'] ?? 3000),
+    quoteIdentifiers: (values['quote.sql.identifiers'] ?? 'always') === 'always',
+    deadLetterTopic: values['errors.deadletterqueue.topic.name'],
+  };
+};
+
+/** Whether the connector consumes a topic (`topics` list or the whole name matching `topics.regex`). */
+export const subscribesTo = (config: SinkConnectorConfig, topic: string): boolean =>
+  config.topics !== undefined ? config.topics.includes(topic) : (config.topicsRegex?.test(topic) ?? false);
+
+/** The destination table of a topic: `table.name.format` with `${topic}` replaced. */
+export const tableNameOf = (config: SinkConnectorConfig, topic: string): string =>
+  config.tableNameFormat.replaceAll(TOPIC_PLACEHOLDER, topic);

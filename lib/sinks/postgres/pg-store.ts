@@ -1,0 +1,228 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Pool, PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { SchemaError, UnavailableError } from '../../errors';
+import { logger } from '../../logger';
+import { type DdlSettings, type ExistingTable, missingFieldsOf, planTableDdl, type TableRef } from './ddl';
+import type { ChunkWriter, TableStore, WriteChunk } from './sink';
+import { CHUNK_KIND } from './statements';
+
+/**
+ * SQLSTATE classes that mean "this data can never be written" (22 data exception, 23 integrity
+ * violation, 42 e.g. a column of an incompatible type): the rows are dead-lettered, not retried.
+ * Everything else (connection loss, 53 resources, 57 shutdown, 40 serialization) is retryable.
+ */
+const isDataError = (error: unknown): boolean => {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(22|23|42)/.test(code);
+};
+
+const wrap = (error: unknown, what: string): Error =>
+  isDataError(error)
+    ? new SchemaError(`${what}: ${(error as Error).message}`, { cause: error })
+    : new UnavailableError(`${what}: ${(error as Error).message}`, { cause: error });
+
+const withClient = async <T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> => {
+  let client: PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (cause) {
+    throw new UnavailableError('cannot connect to PostgreSQL', { cause });
+  }
+  let broken = false;
+  try {
+    return await work(client);
+  } catch (error) {
+    broken = !isDataError(error) && !(error instanceof SchemaError);
+    throw error;
+  } finally {
+    // A connection that failed for a non-data reason is dropped rather than reused.
+    client.release(broken);
+  }
+};
+
+/** Reads a table's columns from the catalog; undefined when the table does not exist. */
+const describeTable = async (
+  client: PoolClient,
+  table: TableRef,
+  quote: boolean,
+): Promise<ExistingTable | undefined> => {
+  // Unquoted names are folded to lower case by PostgreSQL.
+  const fold = (name: string) => (quote ? name : name.toLowerCase());
+  const result = await client.query<{ name: string; type: string }>(
+    `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type
+       FROM pg_attribute a
+       JOIN pg_class c ON c.oid = a.attrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relname = $1 AND n.nspname = COALESCE($2, current_schema())
+        AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY a.attnum`,
+    [fold(table.name), table.schema === undefined ? null : fold(table.schema)],
+  );
+  if (result.rows.length === 0) {
+    const exists = await client.query(
+      `SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relname = $1 AND n.nspname = COALESCE($2, current_schema())`,
+      [fold(table.name), table.schema === undefined ? null : fold(table.schema)],
+    );
+    return exists.rowCount === 0 ? undefined : { columns: [] };
+  }
+  return { columns: result.rows };
+};
+
+const tableKeyOf = (table: TableRef) => JSON.stringify([table.schema ?? null, table.name]);
+
+/**
+ * Table definitions cached per container; DDL runs in its own short transaction under a
+ * transaction-level advisory lock per table, re-reading the catalog after taking it, so
+ * concurrent invocations (one per partition) neither race nor repeat each other's DDL.
+ */
+export const createPgTableStore = (pool: Pool, settings: DdlSettings): TableStore => {
+  const known = new Map<string, ExistingTable>();
+  return {
+    async ensureTable(table, fields) {
+      const key = tableKeyOf(table);
+      const cached = known.get(key);
+      if (cached !== undefined && missingFieldsOf(fields, cached).length === 0) return;
+      await withClient(pool, async (client) => {
+        try {
+          await client.query('BEGIN');
+          await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`medstream.sink.ddl:${key}`]);
+          const existing = await describeTable(client, table, settings.quoteIdentifiers);
+          const statements = planTableDdl(table, fields, existing, settings);
+          for (const statement of statements) await client.query(statement);
+          if (statements.length > 0)
+            logger.info('sink table ddl applied', { table: table.name, statements: statements.length });
+          const after = await describeTable(client, table, settings.quoteIdentifiers);
+          await client.query('COMMIT');
+          if (after !== undefined) known.set(key, after);
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          if (error instanceof SchemaError || error instanceof UnavailableError) throw error;
+          throw wrap(error, `DDL on table ${table.name} failed`);
+        }
+      });
+    },
+    forget(table) {
+      known.delete(tableKeyOf(table));
+    },
+  };
+};
+
+const copyRows = async (client: PoolClient, sql: string, rows: string[]): Promise<void> => {
+  const stream = client.query(copyFrom(sql));
+  // Rows go in slices so a large chunk is not concatenated into one huge string.
+  const slices = function* () {
+    for (let start = 0; start < rows.length; start += 1000)
+      yield `${rows.slice(start, start + 1000).join('\n')}\n`;
+  };
+  await pipeline(Readable.from(slices()), stream);
+};
+
+/**
+ * One chunk: COPY (into the table, or into the staging table and merged from there). A staging
+ * table is emptied by its ON COMMIT DELETE ROWS; within a transaction it is emptied only before it
+ * is reused, since an explicit TRUNCATE per chunk costs a catalog update.
+ */
+const runChunk = async <R>(
+  client: PoolClient,
+  chunk: WriteChunk<R>,
+  rows: string[],
+  staged: Set<string>,
+): Promise<void> => {
+  const { statements } = chunk;
+  if (statements.prepare !== undefined) {
+    // Always run (IF NOT EXISTS): a savepoint rollback may have undone the table's creation.
+    await client.query(statements.prepare);
+    if (staged.has(statements.prepare) && statements.cleanup !== undefined)
+      await client.query(statements.cleanup);
+    staged.add(statements.prepare);
+  }
+  await copyRows(client, statements.copy, rows);
+  if (statements.merge !== undefined) await client.query(statements.merge);
+};
+
+const isUndefinedTable = (error: unknown) => (error as { code?: unknown } | null)?.code === '42P01';
+const isUniqueViolation = (error: unknown) => (error as { code?: unknown } | null)?.code === '23505';
+
+/** Tries the optimistic direct COPY under its own savepoint; false when a key conflict needs the merge path. */
+const tryOptimistic = async <R>(client: PoolClient, chunk: WriteChunk<R>): Promise<boolean> => {
+  if (chunk.statements.optimistic === undefined) return false;
+  await client.query('SAVEPOINT medstream_optimistic');
+  try {
+    await copyRows(client, chunk.statements.optimistic, chunk.rows);
+    await client.query('RELEASE SAVEPOINT medstream_optimistic');
+    return true;
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+    await client.query('ROLLBACK TO SAVEPOINT medstream_optimistic');
+    return false;
+  }
+};
+
+/**
+ * Writes all chunks of a batch in one transaction. A chunk the database refuses for data reasons
+ * is retried row by row under savepoints, only to find the rows to dead-letter: the normal path
+ * never writes row by row.
+ */
+export const createPgChunkWriter = (pool: Pool, tables?: Pick<TableStore, 'forget'>): ChunkWriter => ({
+  async writeChunks(chunks) {
+    return withClient(pool, async (client) => {
+      type Refused = { record: (typeof chunks)[number]['sources'][number][number]; error: unknown };
+      const refused: Refused[] = [];
+      const staged = new Set<string>();
+      try {
+        await client.query('BEGIN');
+        for (const chunk of chunks) {
+          await client.query('SAVEPOINT medstream_chunk');
+          try {
+            if (!(await tryOptimistic(client, chunk))) await runChunk(client, chunk, chunk.rows, staged);
+            await client.query('RELEASE SAVEPOINT medstream_chunk');
+            continue;
+          } catch (error) {
+            if (!isDataError(error)) throw error;
+            await client.query('ROLLBACK TO SAVEPOINT medstream_chunk');
+            // Deleting from a table that was never created deletes nothing.
+            if (chunk.kind === CHUNK_KIND.delete && isUndefinedTable(error)) continue;
+            if (isUndefinedTable(error)) {
+              // The table was dropped under us: forget it and retry the batch, which re-creates it
+              // (auto.create) or dead-letters with the connector's message, rather than dead-letter
+              // every row now.
+              tables?.forget(chunk.table);
+              throw new UnavailableError(`table ${chunk.table.name} disappeared while writing`, {
+                cause: error,
+              });
+            }
+            logger.warn('sink chunk refused, isolating rows', {
+              table: chunk.table.name,
+              rows: chunk.rows.length,
+              code: (error as { code?: string }).code,
+            });
+          }
+          for (const [index, row] of chunk.rows.entries()) {
+            await client.query('SAVEPOINT medstream_row');
+            try {
+              await runChunk(client, chunk, [row], staged);
+              await client.query('RELEASE SAVEPOINT medstream_row');
+            } catch (error) {
+              if (!isDataError(error)) throw error;
+              await client.query('ROLLBACK TO SAVEPOINT medstream_row');
+              const reason = new SchemaError(`${(error as Error).message} (table ${chunk.table.name})`, {
+                cause: error,
+              });
+              for (const record of chunk.sources[index] ?? []) refused.push({ record, error: reason });
+            }
+          }
+        }
+        await client.query('COMMIT');
+        return refused;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw new UnavailableError(`writing to PostgreSQL failed: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+    });
+  },
+});

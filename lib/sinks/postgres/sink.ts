@@ -1,0 +1,297 @@
+import type { AvroSchema } from '../../avro/registry';
+import { isRetryable, SchemaError } from '../../errors';
+import type { RecordFailure } from '../../kafka/records';
+import { INSERT_MODE, PK_MODE, type SinkConnectorConfig, subscribesTo, tableNameOf } from './config';
+import { type ConnectSchema, toConnectSchema } from './connect-schema';
+import { parseTableRef, type TableRef } from './ddl';
+import { extractFieldsMetadata, type FieldsMetadata, type SinkField } from './fields';
+import { CHUNK_KIND, type ChunkKind, planWriteStatements, type WriteStatements } from './statements';
+import { copyCellWriterFor } from './values';
+
+/** The part of a decoded Kafka record the sink reads. */
+export type SinkRecord = {
+  topic: string;
+  partition: number;
+  offset: number;
+  timestamp: number;
+  key: unknown | null;
+  value: unknown | null;
+  keySchema?: AvroSchema;
+  valueSchema?: AvroSchema;
+};
+
+/** A set of rows written with one COPY (+ one merge statement) inside the batch's transaction. */
+export type WriteChunk<R> = {
+  table: TableRef;
+  kind: ChunkKind;
+  statements: WriteStatements;
+  /** COPY text lines, one per row. */
+  rows: string[];
+  /** The records each row stands for (several when later records replaced earlier ones). */
+  sources: R[][];
+};
+
+/** Makes a table fit its fields: cached, DDL under a lock (auto.create / auto.evolve rules). */
+export type TableStore = {
+  ensureTable(table: TableRef, fields: readonly SinkField[]): Promise<void>;
+  /** Drops a cached definition (the table vanished): the next ensureTable reads the catalog again. */
+  forget(table: TableRef): void;
+};
+
+/** Writes chunks in one transaction; returns the records whose rows the database refused. */
+export type ChunkWriter = {
+  writeChunks<R>(chunks: WriteChunk<R>[]): Promise<{ record: R; error: unknown }[]>;
+};
+
+/** What a batch did: rows written and deleted, records skipped (other topics) and failed. */
+export type SinkResult<R> = {
+  written: number;
+  deleted: number;
+  skipped: number;
+  failures: { record: R; error: unknown }[];
+};
+
+type Planned = {
+  table: TableRef;
+  kind: ChunkKind;
+  fields: FieldsMetadata;
+  columns: SinkField[];
+  /** One COPY-cell writer per column, built once per plan. */
+  cells: ((record: SinkRecord) => string)[];
+  /** Indexes of the key columns in `columns`. */
+  keyIndexes: number[];
+};
+
+const PK_MODE_NAME = {
+  kafka: 'kafka',
+  record_key: 'record_key',
+  record_value: 'record_value',
+  none: 'none',
+} as const;
+
+/** RecordValidator's message for a record the configured modes cannot write. */
+const invalidRecordMessage = (
+  config: SinkConnectorConfig,
+  record: SinkRecord,
+  what: 'key' | 'value',
+): string => {
+  const requirement =
+    what === 'value'
+      ? 'a non-null Struct value and non-null Struct schema'
+      : 'a non-null key and non-null Struct or primitive key schema';
+  const found =
+    what === 'value'
+      ? `${record.value === null ? 'null' : 'non-null'} value and ${record.valueSchema === undefined ? 'null' : 'non-null'} value schema`
+      : `${record.key === null ? 'null' : 'non-null'} key and ${record.keySchema === undefined ? 'null' : 'non-null'} key schema`;
+  return `Sink connector '${config.name}' is configured with 'delete.enabled=${config.deleteEnabled}' and 'pk.mode=${PK_MODE_NAME[config.pkMode]}' and therefore requires records with ${requirement}, but found record at (topic='${record.topic}',partition=${record.partition},offset=${record.offset},timestamp=${record.timestamp}) with a ${found}.`;
+};
+
+const valueAt = (field: SinkField, record: SinkRecord): unknown => {
+  const { source } = field;
+  switch (source.from) {
+    case 'kafka':
+      return source.coordinate === 'topic'
+        ? record.topic
+        : source.coordinate === 'partition'
+          ? record.partition
+          : record.offset;
+    case 'key':
+      return source.path === undefined
+        ? record.key
+        : (record.key as Record<string, unknown> | null)?.[source.path];
+    case 'value':
+      return (record.value as Record<string, unknown> | null)?.[source.path];
+  }
+};
+
+/**
+ * The sink's pure core: maps records to table rows with Kafka Connect JDBC-sink semantics and
+ * plans the chunks; the table store and the writer are the ports to the database.
+ */
+export const createPostgresSink = (
+  config: SinkConnectorConfig,
+  ports: { tables: Pick<TableStore, 'ensureTable'>; writer: ChunkWriter },
+) => {
+  const connectSchemas = new WeakMap<object, ConnectSchema>();
+
+  const connectSchemaOf = (avro: AvroSchema | undefined): ConnectSchema | undefined => {
+    if (avro === undefined) return undefined;
+    if (typeof avro !== 'object') return toConnectSchema(avro);
+    let converted = connectSchemas.get(avro);
+    if (converted === undefined) {
+      converted = toConnectSchema(avro);
+      connectSchemas.set(avro, converted);
+    }
+    return converted;
+  };
+
+  // Plans are cached by schema identity (the registry hands out one object per schema id), so the
+  // hot path never serializes a schema.
+  const none = {};
+  const interned = new Map<string, object>();
+  const identityOf = (schema: AvroSchema | undefined): object => {
+    if (schema === undefined) return none;
+    if (typeof schema === 'object') return schema;
+    let entry = interned.get(schema);
+    if (entry === undefined) {
+      entry = {};
+      interned.set(schema, entry);
+    }
+    return entry;
+  };
+  const plans = new WeakMap<object, WeakMap<object, Map<string, Planned>>>();
+
+  const planOf = (record: SinkRecord, tableName: string, tombstone: boolean): Planned => {
+    const keyIdentity = identityOf(record.keySchema);
+    const valueIdentity = tombstone ? none : identityOf(record.valueSchema);
+    let byValue = plans.get(keyIdentity);
+    if (byValue === undefined) {
+      byValue = new WeakMap();
+      plans.set(keyIdentity, byValue);
+    }
+    let byTable = byValue.get(valueIdentity);
+    if (byTable === undefined) {
+      byTable = new Map();
+      byValue.set(valueIdentity, byTable);
+    }
+    const cacheKey = `${tombstone ? 'delete' : 'write'}:${tableName}`;
+    let planned = byTable.get(cacheKey);
+    if (planned === undefined) {
+      const keySchema = connectSchemaOf(record.keySchema);
+      const valueSchema = tombstone ? undefined : connectSchemaOf(record.valueSchema);
+      const table = parseTableRef(tableName);
+      const fields = extractFieldsMetadata(tableName, config, keySchema, valueSchema);
+      const kind = tombstone ? CHUNK_KIND.delete : CHUNK_KIND.write;
+      const columns = tombstone ? fields.allFields.filter((field) => field.isPrimaryKey) : fields.allFields;
+      const cells = columns.map((field) => {
+        const write = copyCellWriterFor(field.schema);
+        return (row: SinkRecord) => write(valueAt(field, row));
+      });
+      const keyIndexes = columns.flatMap((field, index) => (field.isPrimaryKey ? [index] : []));
+      planned = { table, kind, fields, columns, cells, keyIndexes };
+      byTable.set(cacheKey, planned);
+    }
+    return planned;
+  };
+
+  // Per topic: whether it is subscribed and its table (a regex and a replace per record add up).
+  const routes = new Map<string, string | undefined>();
+  const tableOf = (topic: string): string | undefined => {
+    if (!routes.has(topic))
+      routes.set(topic, subscribesTo(config, topic) ? tableNameOf(config, topic) : undefined);
+    return routes.get(topic);
+  };
+
+  return {
+    /** Writes a batch: one transaction, chunks in record order, poison records returned as failures. */
+    async sinkRecords<R extends SinkRecord>(records: readonly R[]): Promise<SinkResult<R>> {
+      const failures: { record: R; error: unknown }[] = [];
+      const chunks: (WriteChunk<R> & { planned: Planned; index: Map<string, number> })[] = [];
+      let skipped = 0;
+
+      for (const record of records) {
+        const tableName = tableOf(record.topic);
+        if (tableName === undefined) {
+          skipped += 1;
+          continue;
+        }
+        try {
+          const tombstone = record.value === null;
+          if (tombstone && !config.deleteEnabled)
+            throw new SchemaError(invalidRecordMessage(config, record, 'value'));
+          if (!tombstone && record.valueSchema === undefined)
+            throw new SchemaError(invalidRecordMessage(config, record, 'value'));
+          if (
+            config.pkMode === PK_MODE.recordKey &&
+            (record.key === null || record.keySchema === undefined)
+          ) {
+            throw new SchemaError(invalidRecordMessage(config, record, 'key'));
+          }
+          const planned = planOf(record, tableName, tombstone);
+          const cells = planned.cells.map((write) => write(record));
+          const row = cells.join('\t');
+          let chunk = chunks.at(-1);
+          if (chunk === undefined || chunk.planned !== planned || chunk.rows.length >= config.batchSize) {
+            chunk = {
+              table: planned.table,
+              kind: planned.kind,
+              statements: planWriteStatements({
+                table: planned.table,
+                columns: planned.columns,
+                kind: planned.kind,
+                insertMode: config.insertMode,
+                pkMode: config.pkMode,
+                quote: config.quoteIdentifiers,
+              }),
+              rows: [],
+              sources: [],
+              planned,
+              index: new Map(),
+            };
+            chunks.push(chunk);
+          }
+          // Upserts, updates and deletes keep the last record per key within a chunk, as a set-based
+          // statement cannot touch one row twice; plain inserts keep every row.
+          // (Under pk.mode kafka every record of a batch has its own key, so there is nothing to fold.)
+          const deduplicate =
+            planned.kind === CHUNK_KIND.delete ||
+            (config.insertMode !== INSERT_MODE.insert && config.pkMode !== PK_MODE.kafka);
+          const rowKey =
+            deduplicate && planned.fields.keyFieldNames.length > 0
+              ? planned.keyIndexes.map((index) => cells[index]).join('\t')
+              : undefined;
+          const existing = rowKey === undefined ? undefined : chunk.index.get(rowKey);
+          if (existing !== undefined) {
+            chunk.rows[existing] = row;
+            chunk.sources[existing]?.push(record);
+          } else {
+            if (rowKey !== undefined) chunk.index.set(rowKey, chunk.rows.length);
+            chunk.rows.push(row);
+            chunk.sources.push([record]);
+          }
+        } catch (error) {
+          if (isRetryable(error)) throw error;
+          failures.push({ record, error });
+        }
+      }
+
+      // DDL first, outside the write transaction, once per distinct field set in the batch.
+      const failedPlans = new Map<Planned, unknown>();
+      for (const chunk of chunks) {
+        if (chunk.kind !== CHUNK_KIND.write || failedPlans.has(chunk.planned)) continue;
+        try {
+          await ports.tables.ensureTable(chunk.table, chunk.planned.fields.allFields);
+        } catch (error) {
+          if (isRetryable(error)) throw error;
+          failedPlans.set(chunk.planned, error);
+        }
+      }
+      const writable: WriteChunk<R>[] = [];
+      for (const chunk of chunks) {
+        const error = failedPlans.get(chunk.planned);
+        if (error === undefined) writable.push(chunk);
+        else
+          for (const sources of chunk.sources) for (const record of sources) failures.push({ record, error });
+      }
+
+      const refused = writable.length === 0 ? [] : await ports.writer.writeChunks(writable);
+      const refusedRecords = new Set(refused.map((failure) => failure.record));
+      failures.push(...refused);
+      let written = 0;
+      let deleted = 0;
+      for (const chunk of writable) {
+        for (const sources of chunk.sources) {
+          const count = sources.filter((record) => !refusedRecords.has(record)).length;
+          if (chunk.kind === CHUNK_KIND.delete) deleted += count;
+          else written += count;
+        }
+      }
+      return { written, deleted, skipped, failures };
+    },
+  };
+};
+
+/** Maps sink failures to the batch's failure list (the records as the event delivered them). */
+export const toRecordFailures = <R extends { source: RecordFailure['record'] }>(
+  failures: { record: R; error: unknown }[],
+): RecordFailure[] => failures.map(({ record, error }) => ({ record: record.source, error }));

@@ -1,0 +1,101 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createConnectClient, type Fetch, readConnectorFiles } from '../../../cli/connect-client';
+
+type Call = { url: string; method: string; body?: unknown };
+
+/** A stub of Kafka Connect's REST API (no Connect cluster runs here): it keeps connectors in memory. */
+const stubConnect = () => {
+  const connectors = new Map<string, Record<string, string>>();
+  const calls: Call[] = [];
+  const fetch: Fetch = async (url, init = {}) => {
+    const method = init.method ?? 'GET';
+    calls.push({ url, method, ...(init.body === undefined ? {} : { body: JSON.parse(init.body) }) });
+    const match = /\/connectors\/([^/]+)\/(config|status)$/.exec(url);
+    const name = decodeURIComponent(match?.[1] ?? '');
+    const reply = (status: number, body: unknown) => ({
+      ok: status < 300,
+      status,
+      json: async () => body,
+      text: async () => JSON.stringify(body),
+    });
+    if (match?.[2] === 'config' && method === 'PUT') {
+      const existed = connectors.has(name);
+      connectors.set(name, JSON.parse(init.body ?? '{}'));
+      return reply(existed ? 200 : 201, { name, config: connectors.get(name) });
+    }
+    if (match?.[2] === 'status') {
+      if (!connectors.has(name))
+        return reply(404, { error_code: 404, message: `Connector ${name} not found` });
+      return reply(200, {
+        name,
+        connector: { state: 'RUNNING', worker_id: 'w:8083' },
+        tasks: [{ id: 0, state: 'RUNNING', worker_id: 'w:8083' }],
+      });
+    }
+    return reply(405, {});
+  };
+  return { fetch, calls, connectors };
+};
+
+const connectorFile = () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'medstream-cli-'));
+  const file = path.join(dir, 'sink.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      name: 'biometrics-postgres',
+      config: {
+        'connector.class': 'io.confluent.connect.jdbc.JdbcSinkConnector',
+        'tasks.max': 2,
+        'topics.regex': 'biometrics_(.*)',
+      },
+    }),
+  );
+  return { dir, file };
+};
+
+describe('Kafka Connect client (against a stub)', () => {
+  it('applies a connector with PUT /connectors/{name}/config, creating it once and then updating it', async () => {
+    const stub = stubConnect();
+    const client = createConnectClient('http://connect:8083/', stub.fetch);
+    const [connector] = readConnectorFiles([connectorFile().file]);
+    if (connector === undefined) throw new Error('no connector read');
+    await expect(client.apply(connector)).resolves.toBe('created');
+    await expect(client.apply(connector)).resolves.toBe('updated');
+    expect(stub.connectors.size).toBe(1);
+    expect(stub.calls[0]).toEqual({
+      url: 'http://connect:8083/connectors/biometrics-postgres/config',
+      method: 'PUT',
+      body: {
+        'connector.class': 'io.confluent.connect.jdbc.JdbcSinkConnector',
+        'tasks.max': '2',
+        'topics.regex': 'biometrics_(.*)',
+        name: 'biometrics-postgres',
+      },
+    });
+  });
+
+  it('reports the connector and task states, and undefined for a connector that is not deployed', async () => {
+    const stub = stubConnect();
+    const client = createConnectClient('http://connect:8083', stub.fetch);
+    await expect(client.status('biometrics-postgres')).resolves.toBeUndefined();
+    const [connector] = readConnectorFiles([connectorFile().dir]);
+    if (connector === undefined) throw new Error('no connector read');
+    await client.apply(connector);
+    await expect(client.status('biometrics-postgres')).resolves.toEqual({
+      name: 'biometrics-postgres',
+      state: 'RUNNING',
+      tasks: [{ id: 0, state: 'RUNNING', worker_id: 'w:8083' }],
+    });
+  });
+
+  it('reads the project connector files', () => {
+    const files = readConnectorFiles([path.join(__dirname, '../../../connectors/sinks')]);
+    expect(files.map((file) => file.name).sort()).toEqual([
+      'biometrics-postgres',
+      'biometrics-postgres-connect',
+    ]);
+  });
+});

@@ -1,0 +1,67 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { buildProgram, type Io } from '../../../cli/main';
+
+const run = async (args: string[]) => {
+  const out: string[] = [];
+  const io: Io = {
+    out: (line) => out.push(line),
+    err: (line) => out.push(line),
+    interactive: false,
+    fetch: async () => Promise.reject(new Error('no network')),
+  };
+  const program = buildProgram(io);
+  const overrideExit = (command: Command): void => {
+    command.exitOverride();
+    for (const sub of command.commands) overrideExit(sub);
+  };
+  overrideExit(program);
+  await program.parseAsync(['node', 'medstream', ...args]).catch((error: { code?: string }) => {
+    if (error.code !== 'commander.helpDisplayed' && error.code !== 'commander.help') throw error;
+  });
+  return out.join('\n');
+};
+
+describe('medstream CLI', () => {
+  it.each([
+    [[]],
+    [['configure']],
+    [['produce']],
+    [['test']],
+    [['test', 'producer']],
+    [['test', 'connector']],
+    [['connectors', 'apply']],
+    [['connectors', 'status']],
+  ])('prints --help for %j', async (command) => {
+    expect(await run([...command, '--help'])).toMatch(/^Usage: medstream/);
+  });
+
+  it('configures non-interactively from flags and never echoes the password', async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'medstream-cli-')), 'settings.json');
+    const output = await run([
+      '--config',
+      file,
+      'configure',
+      '--yes',
+      '--database-url',
+      'postgres://u:topsecret@db:5432/sink',
+      '--patients',
+      '5',
+      '--wards',
+      'icu,er',
+    ]);
+    expect(output).not.toContain('topsecret');
+    expect(output).toContain('postgres://u:****@db:5432/sink');
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({
+      databaseUrl: 'postgres://u:topsecret@db:5432/sink',
+      patients: 5,
+      wards: ['icu', 'er'],
+    });
+  });
+
+  it('rejects a bad flag value with a message', async () => {
+    await expect(run(['produce', '--rate', '-3'])).rejects.toThrow(/must be a positive number/);
+  });
+});

@@ -1,0 +1,46 @@
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DEFAULT_SETTINGS, readSettings, redactUrl, toConfig, writeSettings } from '../../../cli/settings';
+
+const tempFile = () => path.join(mkdtempSync(path.join(tmpdir(), 'medstream-settings-')), '.medstream.json');
+
+describe('CLI settings', () => {
+  it('uses the local-stack defaults when there is no file', () => {
+    expect(readSettings(tempFile())).toEqual(DEFAULT_SETTINGS);
+  });
+
+  it('writes the file readable by its owner only and reads it back', () => {
+    const file = tempFile();
+    writeSettings(file, { ...DEFAULT_SETTINGS, patients: 50, wards: ['icu', 'cardio'] });
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readSettings(file)).toMatchObject({ patients: 50, wards: ['icu', 'cardio'] });
+  });
+
+  it('rejects unknown keys and bad values, naming them', () => {
+    const file = tempFile();
+    writeFileSync(file, JSON.stringify({ patiens: 3, wards: ['no spaces'] }));
+    expect(() => readSettings(file)).toThrow(/Unrecognized key\(s\) in object: 'patiens'/);
+    writeFileSync(file, JSON.stringify({ wards: ['no spaces'] }));
+    expect(() => readSettings(file)).toThrow(/wards\.0: wards are topic suffixes/);
+  });
+
+  it('never prints a password', () => {
+    expect(redactUrl('postgres://medstream:s3cr3t@db:5432/sink')).toBe(
+      'postgres://medstream:****@db:5432/sink',
+    );
+    expect(redactUrl('postgres://db:5432/sink')).toBe('postgres://db:5432/sink');
+  });
+
+  it('lets environment variables win over the file', () => {
+    const config = toConfig(
+      { ...DEFAULT_SETTINGS, kafkaBrokers: 'file:9092', wards: ['a', 'b'] },
+      { KAFKA_BROKERS: 'env:9092' },
+    );
+    expect(config.KAFKA_BROKERS).toEqual(['env:9092']);
+    expect(config.SIMULATOR_WARDS).toEqual(['a', 'b']);
+    expect(
+      JSON.parse(readFileSync(path.join(__dirname, '../../../package.json'), 'utf8')).bin.medstream,
+    ).toBe('bin/medstream.js');
+  });
+});
