@@ -21,6 +21,8 @@ const EnvSchema = z.object({
   AWS_ENDPOINT_URL: z.string().url().optional(),
   AWS_REGION: z.string().min(1).default('us-east-1'),
   DLQ_TOPIC: z.string().min(1).default('medstream.dlq'),
+  /** Resources (primary keys) per page an extract reads and publishes at a time. */
+  EXTRACT_PAGE_SIZE: z.coerce.number().int().min(1).max(10_000).default(1_000),
   SIMULATOR_PATIENTS: z.coerce.number().int().min(1).max(100_000).default(20),
   SIMULATOR_WARDS: z
     .string()

@@ -1,0 +1,92 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { z } from 'zod';
+import type { CompiledMapping, MappingRegistry } from '../fhir';
+import { BadRequestError, NotFoundError } from '../http/errors';
+import { jsonResponse, readJsonBody, readOptionalPathParameter, readPathParameter } from '../http/response';
+import { type ExtractBatchDeps, type ExtractProgress, extractBatch } from './extract-batch';
+import { PreviewNotFoundError, previewResource } from './preview';
+import { SourceInputError } from './source';
+
+/** A parsed extract request: a batch of a whole mapping, or the preview of one key. */
+export type ExtractRequest =
+  | { kind: 'batch'; compiled: CompiledMapping; pageSize: number }
+  | { kind: 'preview'; compiled: CompiledMapping; key: string };
+
+// Keys are numbers or short codes; anything else cannot be a primary key of a shipped mapping and
+// is refused before it reaches a query (where it would be a bound parameter anyway).
+const KEY = /^[A-Za-z0-9._:-]{1,64}$/;
+const MAX_PAGE_SIZE = 10_000;
+
+const batchBodySchema = z
+  .object({ pageSize: z.number().int().min(1).max(MAX_PAGE_SIZE).optional() })
+  .strict()
+  .optional();
+
+/** Parses `POST /extract/{resource}[/{id}]` at the edge: unknown resource → 404, bad id or body → 400. */
+export const parseExtractRequest = (
+  event: Pick<APIGatewayProxyEventV2, 'pathParameters' | 'body' | 'isBase64Encoded'>,
+  registry: MappingRegistry,
+  defaultPageSize: number,
+): ExtractRequest => {
+  const resource = readPathParameter(event, 'resource');
+  const compiled = registry.get(resource);
+  if (compiled === undefined) {
+    throw new NotFoundError(`unknown resource; known resources: ${[...registry.keys()].sort().join(', ')}`);
+  }
+  const id = readOptionalPathParameter(event, 'id');
+  if (id !== undefined) {
+    if (!KEY.test(id)) {
+      throw new BadRequestError(
+        `id must be 1 to 64 letters, digits or . _ : - (the ${resource} primary key)`,
+      );
+    }
+    return { kind: 'preview', compiled, key: id };
+  }
+  const body = batchBodySchema.safeParse(readJsonBody(event));
+  if (!body.success) {
+    throw new BadRequestError(`the body may only hold pageSize, an integer from 1 to ${MAX_PAGE_SIZE}`);
+  }
+  return { kind: 'batch', compiled, pageSize: body.data?.pageSize ?? defaultPageSize };
+};
+
+export type ExtractApiDeps = ExtractBatchDeps & {
+  registry: MappingRegistry;
+  pageSize: number;
+  clock: () => Date;
+  newBatchId: () => string;
+  onProgress?: (progress: ExtractProgress) => void;
+};
+
+/**
+ * Serves one extract request. A batch is published before the response: Lambda freezes the
+ * process once a response is returned, so nothing may be left running after it.
+ */
+export const serveExtractRequest = async (
+  event: Pick<APIGatewayProxyEventV2, 'pathParameters' | 'body' | 'isBase64Encoded'>,
+  deps: ExtractApiDeps,
+): Promise<APIGatewayProxyStructuredResultV2> => {
+  const request = parseExtractRequest(event, deps.registry, deps.pageSize);
+  if (request.kind === 'preview') {
+    try {
+      return jsonResponse(
+        200,
+        await previewResource(request.compiled, deps.source, request.key, deps.clock()),
+      );
+    } catch (error) {
+      if (error instanceof PreviewNotFoundError) throw new NotFoundError(error.message);
+      if (error instanceof SourceInputError) {
+        throw new BadRequestError(`id is not a valid ${request.compiled.mapping.id} primary key`, {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+  const batchId = deps.newBatchId();
+  const summary = await extractBatch(request.compiled, deps, {
+    batchId,
+    pageSize: request.pageSize,
+    ...(deps.onProgress === undefined ? {} : { onProgress: deps.onProgress }),
+  });
+  return jsonResponse(202, summary);
+};
