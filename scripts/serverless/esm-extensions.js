@@ -1,4 +1,3 @@
-'use strict';
 // Lambda's Kafka error-handling controls (MaximumRetryAttempts, MaximumRecordAgeInSeconds,
 // BisectBatchOnFunctionError, FunctionResponseTypes, an on-failure destination for MSK) are not all
 // accepted on the framework's `kafka`/`msk` events, so they are set through `resources.extensions`
