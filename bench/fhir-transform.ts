@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { generateClinicalDataset } from '../lib/clinical/generate';
-import { createRandom } from '../lib/clinical/random';
+import { createSeededRandom } from '../lib/random';
 import {
   groupRowsByKey,
   loadMappingRegistry,
@@ -25,7 +25,7 @@ export type TransformFigures = {
 export const measureFhirTransform = (
   patients: number,
 ): { perMapping: TransformFigures[]; total: TransformFigures } => {
-  const dataset = generateClinicalDataset({ patients }, createRandom(20_000));
+  const dataset = generateClinicalDataset({ patients }, createSeededRandom(20_000));
   const registry = loadMappingRegistry(path.join(__dirname, '../connectors/mappings'));
   const now = new Date();
   const perMapping: TransformFigures[] = [];

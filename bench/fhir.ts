@@ -20,7 +20,7 @@ import { makeHandler as makeLoadHandler } from '../functions/load-fhir';
 import { makeHandler as makeTransformHandler } from '../functions/transform';
 import { generateClinicalDataset } from '../lib/clinical/generate';
 import { loadClinicalDataset } from '../lib/clinical/load';
-import { createRandom } from '../lib/clinical/random';
+import { createSeededRandom } from '../lib/random';
 import type { ClinicalDataset } from '../lib/clinical/schema';
 import { loadConfig } from '../lib/config';
 import { toRawMessage } from '../lib/extract/extract-batch';
@@ -339,7 +339,7 @@ const measureEndToEnd = async (mongo: MongoClient) => {
   const pumps: Pump[] = [];
   try {
     const generated = nowMs();
-    const dataset = generateClinicalDataset({ patients: PATIENTS }, createRandom(10_000));
+    const dataset = generateClinicalDataset({ patients: PATIENTS }, createSeededRandom(10_000));
     await sql.query(`CREATE SCHEMA "${schema}"`);
     await sql.query(`SET search_path TO "${schema}"`);
     const seeded = await loadClinicalDataset(sql, dataset);
@@ -442,7 +442,7 @@ const main = async (): Promise<void> => {
   console.log(`FHIR pipeline benchmark on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'})`);
   const table: [string, string, string][] = [];
   const results: Record<string, unknown> = { at: new Date().toISOString(), cpus: os.cpus().length };
-  const dataset = generateClinicalDataset({ patients: TRANSFORM_PATIENTS }, createRandom(20_000));
+  const dataset = generateClinicalDataset({ patients: TRANSFORM_PATIENTS }, createSeededRandom(20_000));
   if (runs('transform')) {
     const engine = measureFhirTransform(TRANSFORM_PATIENTS);
     const transformFunction = await measureTransformFunction(dataset);

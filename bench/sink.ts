@@ -17,7 +17,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { createAvroRegistry } from '../lib/avro/registry';
-import { createSeededRandom } from '../lib/biometrics/random';
+import { createSeededRandom } from '../lib/random';
 import {
   BIOMETRICS_KEY_SCHEMA,
   BIOMETRICS_VALUE_SCHEMA,

@@ -3,7 +3,7 @@ import { input, number, password } from '@inquirer/prompts';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createAvroRegistry } from '../lib/avro/registry';
 import { createReadingPublisher } from '../lib/biometrics/publisher';
-import { createSeededRandom } from '../lib/biometrics/random';
+import { createSeededRandom } from '../lib/random';
 import { topicOfWard } from '../lib/biometrics/schema';
 import { createSimulation } from '../lib/biometrics/simulation';
 import { createPopulation } from '../lib/biometrics/simulator';

@@ -3,7 +3,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { createAvroRegistry } from '../lib/avro/registry';
 import { createReadingPublisher } from '../lib/biometrics/publisher';
-import { createSeededRandom } from '../lib/biometrics/random';
+import { createSeededRandom } from '../lib/random';
 import { createPopulation, simulateTick } from '../lib/biometrics/simulator';
 import type { Config } from '../lib/config';
 import { createDeadLetterPublisher, createKafka, createProducer } from '../lib/kafka/client';

@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import { createAvroRegistry } from '../lib/avro/registry';
 import { createReadingPublisher } from '../lib/biometrics/publisher';
-import { createSeededRandom } from '../lib/biometrics/random';
+import { createSeededRandom } from '../lib/random';
 import { createSimulation, type SimulationRun } from '../lib/biometrics/simulation';
 import { createPopulation } from '../lib/biometrics/simulator';
 import { loadConfig } from '../lib/config';

@@ -6,7 +6,7 @@
 import { Client } from 'pg';
 import { generateClinicalDataset } from '../lib/clinical/generate';
 import { loadClinicalDataset } from '../lib/clinical/load';
-import { createRandom } from '../lib/clinical/random';
+import { createSeededRandom } from '../lib/random';
 import { loadConfig } from '../lib/config';
 
 const readFlag = (args: readonly string[], name: string, fallback: number): number => {
@@ -45,7 +45,7 @@ const main = async (): Promise<void> => {
   const seed = readFlag(args, 'seed', loadConfig().SIMULATOR_SEED);
   const chartIntervalHours = readFlag(args, 'chart-interval-hours', 4);
   const started = Date.now();
-  const dataset = generateClinicalDataset({ patients, chartIntervalHours }, createRandom(seed));
+  const dataset = generateClinicalDataset({ patients, chartIntervalHours }, createSeededRandom(seed));
   const generatedMs = Date.now() - started;
   const client = await connect(loadConfig().CLINICAL_DATABASE_URL);
   try {

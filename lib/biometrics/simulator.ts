@@ -1,4 +1,4 @@
-import { drawNormal, type Random } from './random';
+import { drawNormal, type Random } from '../random';
 
 /** ACVPU consciousness scale (NEWS2): Alert, new Confusion, responds to Voice, to Pain, Unresponsive. */
 export const ACVPU = { alert: 'A', confusion: 'C', voice: 'V', pain: 'P', unresponsive: 'U' } as const;

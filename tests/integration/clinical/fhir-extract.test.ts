@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Client, types } from 'pg';
 import { generateClinicalDataset } from '../../../lib/clinical/generate';
 import { loadClinicalDataset } from '../../../lib/clinical/load';
-import { createRandom } from '../../../lib/clinical/random';
+import { createSeededRandom } from '../../../lib/random';
 import { loadConfig } from '../../../lib/config';
 import { loadMappingRegistry } from '../../../lib/fhir/mapping-files';
 import { selectRowsInMemory } from '../../../lib/fhir/memory-source';
@@ -26,7 +26,7 @@ const PATIENTS = 25;
 // the mappings generate; the in-memory source is the oracle for what the rows must be.
 describe('clinical database -> generated SQL -> FHIR', () => {
   const schema = `it_${randomUUID().replaceAll('-', '')}`;
-  const dataset = generateClinicalDataset({ patients: PATIENTS }, createRandom(606));
+  const dataset = generateClinicalDataset({ patients: PATIENTS }, createSeededRandom(606));
   const registry = loadMappingRegistry(join(__dirname, '../../../connectors/mappings'));
   // TIMESTAMP WITHOUT TIME ZONE as text: pg would otherwise read it in the process's local zone.
   const client = new Client({

@@ -3,7 +3,7 @@ import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { type Db, MongoClient } from 'mongodb';
 import { buildHandler } from '../../../functions/fhir';
 import { generateClinicalDataset } from '../../../lib/clinical/generate';
-import { createRandom } from '../../../lib/clinical/random';
+import { createSeededRandom } from '../../../lib/random';
 import { loadConfig } from '../../../lib/config';
 import { groupRowsByKey, selectRowsInMemory, transformRows } from '../../../lib/fhir';
 import { listFhirProblems, validateFhirResource } from '../../../lib/fhir/validate';
@@ -283,7 +283,7 @@ describe('GET /fhir on the real store (hand-built resources)', () => {
 });
 
 describe('GET /fhir on the real store (resources the mapping engine makes of generated rows)', () => {
-  const dataset = generateClinicalDataset({ patients: 3 }, createRandom(11));
+  const dataset = generateClinicalDataset({ patients: 3 }, createSeededRandom(11));
   const resources: FhirResource[] = [...registry.values()].flatMap((compiled) =>
     groupRowsByKey(compiled, selectRowsInMemory(compiled, dataset)).map(
       (group) => transformRows(compiled, group.rows, new Date('2026-11-22T23:00:00Z')) as FhirResource,

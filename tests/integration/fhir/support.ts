@@ -8,7 +8,7 @@ import { buildHandler as buildLoadHandler } from '../../../functions/load-fhir';
 import { buildHandler as buildTransformHandler } from '../../../functions/transform';
 import { generateClinicalDataset } from '../../../lib/clinical/generate';
 import { loadClinicalDataset } from '../../../lib/clinical/load';
-import { createRandom } from '../../../lib/clinical/random';
+import { createSeededRandom } from '../../../lib/random';
 import type { ClinicalDataset } from '../../../lib/clinical/schema';
 import { loadConfig } from '../../../lib/config';
 import { createPgSource } from '../../../lib/extract/pg-source';
@@ -65,7 +65,7 @@ export const createClinicalSchema = async (
   seed: number,
 ): Promise<{ schema: string; dataset: ClinicalDataset; sql: Client }> => {
   const schema = `it_fhir_${uniqueId()}`;
-  const dataset = generateClinicalDataset({ patients }, createRandom(seed));
+  const dataset = generateClinicalDataset({ patients }, createSeededRandom(seed));
   const sql = new Client({ connectionString: config.CLINICAL_DATABASE_URL });
   await sql.connect();
   registerCleanup(() => sql.end());

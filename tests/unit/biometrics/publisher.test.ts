@@ -1,7 +1,7 @@
 import { makeHandler } from '../../../functions/simulate';
 import type { AvroSchema } from '../../../lib/avro/registry';
 import { createReadingPublisher, type KafkaMessage } from '../../../lib/biometrics/publisher';
-import { createSeededRandom } from '../../../lib/biometrics/random';
+import { createSeededRandom } from '../../../lib/random';
 import { BIOMETRICS_KEY_SCHEMA, BIOMETRICS_VALUE_SCHEMA } from '../../../lib/biometrics/schema';
 import { createSimulation } from '../../../lib/biometrics/simulation';
 import { createPopulation } from '../../../lib/biometrics/simulator';

@@ -1,4 +1,4 @@
-import { createSeededRandom } from '../../../lib/biometrics/random';
+import { createSeededRandom } from '../../../lib/random';
 import {
   ACVPU,
   createPopulation,

@@ -1,14 +1,14 @@
 import { LABS, VITALS } from '../../../lib/clinical/catalog';
 import { formatSqlTimestamp, generateClinicalDataset } from '../../../lib/clinical/generate';
-import { createRandom } from '../../../lib/clinical/random';
+import { createSeededRandom } from '../../../lib/random';
 
-const dataset = generateClinicalDataset({ patients: 60 }, createRandom(42));
+const dataset = generateClinicalDataset({ patients: 60 }, createSeededRandom(42));
 const ms = (timestamp: string): number => Date.parse(`${timestamp.replace(' ', 'T')}Z`);
 
 describe('generateClinicalDataset', () => {
   it('gives the same rows for the same seed and other rows for another seed', () => {
-    expect(generateClinicalDataset({ patients: 60 }, createRandom(42))).toEqual(dataset);
-    expect(generateClinicalDataset({ patients: 60 }, createRandom(43)).admissions).not.toEqual(
+    expect(generateClinicalDataset({ patients: 60 }, createSeededRandom(42))).toEqual(dataset);
+    expect(generateClinicalDataset({ patients: 60 }, createSeededRandom(43)).admissions).not.toEqual(
       dataset.admissions,
     );
   });

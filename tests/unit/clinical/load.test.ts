@@ -1,6 +1,6 @@
 import { generateClinicalDataset } from '../../../lib/clinical/generate';
 import { loadClinicalDataset, planBulkInsert } from '../../../lib/clinical/load';
-import { createRandom } from '../../../lib/clinical/random';
+import { createSeededRandom } from '../../../lib/random';
 import { CLINICAL_TABLE_ORDER, CLINICAL_TABLES, planClinicalDdl } from '../../../lib/clinical/schema';
 import { UnavailableError } from '../../../lib/errors';
 
@@ -51,7 +51,7 @@ describe('planBulkInsert', () => {
 });
 
 describe('loadClinicalDataset', () => {
-  const dataset = generateClinicalDataset({ patients: 5 }, createRandom(1));
+  const dataset = generateClinicalDataset({ patients: 5 }, createSeededRandom(1));
 
   it('replaces the tables in one transaction and reports the row counts', async () => {
     const connection = recorder();

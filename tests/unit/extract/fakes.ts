@@ -1,10 +1,10 @@
 import { generateClinicalDataset } from '../../../lib/clinical/generate';
-import { createRandom } from '../../../lib/clinical/random';
+import { createSeededRandom } from '../../../lib/random';
 import type { ClinicalSource } from '../../../lib/extract/source';
 import { type CompiledMapping, type KeyValue, type SqlQuery, selectRowsInMemory } from '../../../lib/fhir';
 
 /** A small seeded MIMIC dataset, the same on every run. */
-export const dataset = generateClinicalDataset({ patients: 12 }, createRandom(7));
+export const dataset = generateClinicalDataset({ patients: 12 }, createSeededRandom(7));
 
 /**
  * A source that answers the generated SQL of filter-free mappings from memory: page queries end

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateClinicalDataset } from '../../../lib/clinical/generate';
-import { createRandom } from '../../../lib/clinical/random';
+import { createSeededRandom } from '../../../lib/random';
 import { compileMappings } from '../../../lib/fhir/compile';
 import { loadMappingRegistry, parseMapping } from '../../../lib/fhir/mapping-files';
 import { selectRowsInMemory } from '../../../lib/fhir/memory-source';
@@ -39,7 +39,7 @@ describe('connectors/mappings', () => {
 });
 
 describe('resources from generated MIMIC rows', () => {
-  const dataset = generateClinicalDataset({ patients: 40 }, createRandom(2026));
+  const dataset = generateClinicalDataset({ patients: 40 }, createSeededRandom(2026));
   const registry = loadMappingRegistry(DIRECTORY);
   const produced = new Map<string, FhirResource[]>();
   for (const [id, compiled] of registry) {
