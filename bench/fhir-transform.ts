@@ -4,7 +4,6 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { generateClinicalDataset } from '../lib/clinical/generate';
-import { createSeededRandom } from '../lib/random';
 import {
   groupRowsByKey,
   loadMappingRegistry,
@@ -12,6 +11,7 @@ import {
   selectRowsInMemory,
   transformRows,
 } from '../lib/fhir';
+import { createSeededRandom } from '../lib/random';
 
 export type TransformFigures = {
   mapping: string;

@@ -17,7 +17,6 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { createAvroRegistry } from '../lib/avro/registry';
-import { createSeededRandom } from '../lib/random';
 import {
   BIOMETRICS_KEY_SCHEMA,
   BIOMETRICS_VALUE_SCHEMA,
@@ -30,6 +29,7 @@ import { loadConfig } from '../lib/config';
 import { createDeadLetterPublisher, createKafka, createProducer } from '../lib/kafka/client';
 import type { KafkaEvent } from '../lib/kafka/event';
 import { logger } from '../lib/logger';
+import { createSeededRandom } from '../lib/random';
 import { parseSinkConnectorConfig, TOPIC_PLACEHOLDER } from '../lib/sinks/postgres/config';
 import { toConnectSchema } from '../lib/sinks/postgres/connect-schema';
 import { sinkDecoders } from '../lib/sinks/postgres/decoders';

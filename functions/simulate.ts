@@ -1,12 +1,12 @@
 import middy from '@middy/core';
 import { createAvroRegistry } from '../lib/avro/registry';
 import { createReadingPublisher } from '../lib/biometrics/publisher';
-import { createSeededRandom } from '../lib/random';
 import { createSimulation, type SimulationRun } from '../lib/biometrics/simulation';
 import { createPopulation } from '../lib/biometrics/simulator';
 import { loadConfig } from '../lib/config';
 import { createKafka, createProducer } from '../lib/kafka/client';
 import { logger } from '../lib/logger';
+import { createSeededRandom } from '../lib/random';
 
 export type SimulateDeps = {
   simulation: { run(now: number, ticks: number): Promise<SimulationRun> };

@@ -6,8 +6,8 @@
 import { Client } from 'pg';
 import { generateClinicalDataset } from '../lib/clinical/generate';
 import { loadClinicalDataset } from '../lib/clinical/load';
-import { createSeededRandom } from '../lib/random';
 import { loadConfig } from '../lib/config';
+import { createSeededRandom } from '../lib/random';
 
 const readFlag = (args: readonly string[], name: string, fallback: number): number => {
   const index = args.indexOf(`--${name}`);

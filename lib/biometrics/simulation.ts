@@ -1,5 +1,5 @@
-import type { ReadingPublisher } from './publisher';
 import type { Random } from '../random';
+import type { ReadingPublisher } from './publisher';
 import {
   DEFAULT_SIMULATOR_OPTIONS,
   type PatientState,

@@ -1,5 +1,5 @@
-import { buildDItems, buildDLabItems, DIAGNOSES, LABS, VITALS } from './catalog';
 import { pickOne, type Random, randomInt, randomNormal } from '../random';
+import { buildDItems, buildDLabItems, DIAGNOSES, LABS, VITALS } from './catalog';
 import type {
   AdmissionRow,
   ChartEventRow,

@@ -1,10 +1,10 @@
 import { makeHandler as makeSimulate } from '../../../functions/simulate';
 import { createReadingPublisher } from '../../../lib/biometrics/publisher';
-import { createSeededRandom } from '../../../lib/random';
 import { BIOMETRICS_VALUE_SCHEMA } from '../../../lib/biometrics/schema';
 import { createSimulation } from '../../../lib/biometrics/simulation';
 import { createPopulation } from '../../../lib/biometrics/simulator';
 import { createKafka, createProducer } from '../../../lib/kafka/client';
+import { createSeededRandom } from '../../../lib/random';
 import {
   cleanUp,
   columnsOf,

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { Client, types } from 'pg';
 import { generateClinicalDataset } from '../../../lib/clinical/generate';
 import { loadClinicalDataset } from '../../../lib/clinical/load';
-import { createSeededRandom } from '../../../lib/random';
 import { loadConfig } from '../../../lib/config';
 import { loadMappingRegistry } from '../../../lib/fhir/mapping-files';
 import { selectRowsInMemory } from '../../../lib/fhir/memory-source';
@@ -16,6 +15,7 @@ import {
   type KeyValue,
 } from '../../../lib/fhir/sql';
 import { type FhirResource, transformRows } from '../../../lib/fhir/transform';
+import { createSeededRandom } from '../../../lib/random';
 import { listFhirProblems } from '../../support/fhir-validator';
 
 const TIMESTAMP_OID = 1114;

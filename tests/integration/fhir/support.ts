@@ -8,7 +8,6 @@ import { buildHandler as buildLoadHandler } from '../../../functions/load-fhir';
 import { buildHandler as buildTransformHandler } from '../../../functions/transform';
 import { generateClinicalDataset } from '../../../lib/clinical/generate';
 import { loadClinicalDataset } from '../../../lib/clinical/load';
-import { createSeededRandom } from '../../../lib/random';
 import type { ClinicalDataset } from '../../../lib/clinical/schema';
 import { loadConfig } from '../../../lib/config';
 import { createPgSource } from '../../../lib/extract/pg-source';
@@ -16,6 +15,7 @@ import type { ClinicalSource } from '../../../lib/extract/source';
 import { createDeadLetterPublisher, createKafka, createProducer } from '../../../lib/kafka/client';
 import type { KafkaEvent, KafkaEventRecord } from '../../../lib/kafka/event';
 import { createMongoFhirStore, type FhirStore } from '../../../lib/mongo/fhir-store';
+import { createSeededRandom } from '../../../lib/random';
 import { createTopicNames, PIPELINE_HEADERS, type TopicNames } from '../../../lib/transform/messages';
 import { loadShippedMappings } from '../../../lib/transform/shipped-mappings';
 

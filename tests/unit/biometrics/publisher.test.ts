@@ -1,11 +1,11 @@
 import { makeHandler } from '../../../functions/simulate';
 import type { AvroSchema } from '../../../lib/avro/registry';
 import { createReadingPublisher, type KafkaMessage } from '../../../lib/biometrics/publisher';
-import { createSeededRandom } from '../../../lib/random';
 import { BIOMETRICS_KEY_SCHEMA, BIOMETRICS_VALUE_SCHEMA } from '../../../lib/biometrics/schema';
 import { createSimulation } from '../../../lib/biometrics/simulation';
 import { createPopulation } from '../../../lib/biometrics/simulator';
 import { UnavailableError } from '../../../lib/errors';
+import { createSeededRandom } from '../../../lib/random';
 
 /** A registry that encodes as JSON behind a fake id, and records registrations. */
 const fakeRegistry = () => {

@@ -1,4 +1,3 @@
-import { createSeededRandom } from '../../../lib/random';
 import {
   ACVPU,
   createPopulation,
@@ -9,6 +8,7 @@ import {
   type Reading,
   simulateTick,
 } from '../../../lib/biometrics/simulator';
+import { createSeededRandom } from '../../../lib/random';
 
 const START = Date.UTC(2026, 10, 22, 8, 0, 0);
 

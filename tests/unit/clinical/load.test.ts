@@ -1,8 +1,8 @@
 import { generateClinicalDataset } from '../../../lib/clinical/generate';
 import { loadClinicalDataset, planBulkInsert } from '../../../lib/clinical/load';
-import { createSeededRandom } from '../../../lib/random';
 import { CLINICAL_TABLE_ORDER, CLINICAL_TABLES, planClinicalDdl } from '../../../lib/clinical/schema';
 import { UnavailableError } from '../../../lib/errors';
+import { createSeededRandom } from '../../../lib/random';
 
 const recorder = (failOn?: RegExp) => {
   const calls: { text: string; values?: unknown[] }[] = [];

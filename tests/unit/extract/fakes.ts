@@ -1,7 +1,7 @@
 import { generateClinicalDataset } from '../../../lib/clinical/generate';
-import { createSeededRandom } from '../../../lib/random';
 import type { ClinicalSource } from '../../../lib/extract/source';
 import { type CompiledMapping, type KeyValue, type SqlQuery, selectRowsInMemory } from '../../../lib/fhir';
+import { createSeededRandom } from '../../../lib/random';
 
 /** A small seeded MIMIC dataset, the same on every run. */
 export const dataset = generateClinicalDataset({ patients: 12 }, createSeededRandom(7));

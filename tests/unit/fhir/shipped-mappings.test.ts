@@ -1,12 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateClinicalDataset } from '../../../lib/clinical/generate';
-import { createSeededRandom } from '../../../lib/random';
 import { compileMappings } from '../../../lib/fhir/compile';
 import { loadMappingRegistry, parseMapping } from '../../../lib/fhir/mapping-files';
 import { selectRowsInMemory } from '../../../lib/fhir/memory-source';
 import { groupRowsByKey } from '../../../lib/fhir/rows';
 import { type FhirResource, transformRows } from '../../../lib/fhir/transform';
+import { createSeededRandom } from '../../../lib/random';
 import { listFhirProblems } from '../../support/fhir-validator';
 
 const DIRECTORY = join(__dirname, '../../../connectors/mappings');
