@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 stamp=node_modules/.package-lock.json
 if [[ ! -f $stamp || package-lock.json -nt $stamp ]]; then
-  echo "medstream: installing npm dependencies (npm ci)…"
-  npm ci --no-audit --no-fund --loglevel=error
+  echo "medstream: installing npm dependencies…"
+  # `npm install`, not `npm ci`: the registry reachable here lacks the other platforms' optional
+  # binaries (biome, swc, …), so the lock file cannot list them and `npm ci` refuses it as out of
+  # sync. `npm install` still installs exactly the locked versions.
+  npm install --no-audit --no-fund --loglevel=error
 fi
