@@ -380,6 +380,9 @@ postgres_ready() {
 }
 
 postgres_init() {
+  # A cluster another checkout started has no socket here; its health check already proved the
+  # role and both databases exist.
+  [[ -S $PG_SOCK/.s.PGSQL.5432 ]] || return 0
   as_pg "$PG_BIN/psql" -h "$PG_SOCK" -p 5432 -U postgres -d postgres -qAt -v ON_ERROR_STOP=1 \
     -f "$HERE/postgres-init.sql" >>"$LOGS/postgres-install.log" 2>&1
 }
