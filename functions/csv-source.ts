@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { S3Event } from 'aws-lambda';
+import type { BatchRegistry } from '../lib/batches/mongo-batches';
+import { createLazyBatchRegistry, trackExtracted } from '../lib/batches/tracking';
 import { loadConfig } from '../lib/config';
 import { createKafka, createProducer } from '../lib/kafka/client';
 import { logger } from '../lib/logger';
@@ -19,6 +21,11 @@ export type CsvSourceDeps = {
   publisher: RawPublisher;
   clock: () => Date;
   newBatchId: () => string;
+  /**
+   * Batch tracking, one batch per file: registered by its first acknowledged publish (the
+   * publisher's producer counts it, see trackExtracted) and sealed here once the file is filed.
+   */
+  batches?: Pick<BatchRegistry, 'seal'>;
 };
 
 /**
@@ -32,10 +39,16 @@ export const makeHandler =
   async (event: S3Event): Promise<{ objects: Omit<DropOutcome, 'report'>[] }> => {
     const outcomes: Omit<DropOutcome, 'report'>[] = [];
     for (const object of createdObjectsOf(event)) {
-      const outcome = await processCsvDrop(object, deps.sources, deps, {
-        now: deps.clock,
-        batchId: deps.newBatchId(),
-      });
+      const batchId = deps.newBatchId();
+      let outcome: DropOutcome;
+      try {
+        outcome = await processCsvDrop(object, deps.sources, deps, { now: deps.clock, batchId });
+      } catch (error) {
+        // The retried invocation publishes under a new batch; this one ends with what it published.
+        await deps.batches?.seal(batchId, deps.clock()).catch(() => undefined);
+        throw error;
+      }
+      await deps.batches?.seal(batchId, deps.clock());
       if (outcome.status === 'finished' || outcome.status === 'error') {
         const { report, ...summary } = outcome;
         logger.info('csv drop processed', {
@@ -65,16 +78,29 @@ const liveDeps = (): CsvSourceDeps => {
     placeholderCredentials:
       endpoint !== undefined && isLoopbackEndpoint(endpoint) && !process.env.AWS_ACCESS_KEY_ID,
   });
+  const batches = createLazyBatchRegistry(async () => {
+    const [{ createMongoBatchStore }, { createMongoClient }] = await Promise.all([
+      import('../lib/batches/mongo-batches'),
+      import('../lib/mongo/fhir-store'),
+    ]);
+    return createMongoBatchStore(createMongoClient(config.MONGODB_URI).db(config.MONGODB_DATABASE));
+  });
   return {
     sources: loadShippedSourceConnectors().csv.map((connector) => resolveCsvSource(connector, registry)),
     objects: createS3ObjectStore(s3),
     publisher: createRawPublisher(
-      createProducer(
-        createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-csv-source` }),
+      trackExtracted(
+        createProducer(
+          createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-csv-source` }),
+        ),
+        batches,
+        'csv-source',
+        () => new Date(),
       ),
     ),
     clock: () => new Date(),
     newBatchId: randomUUID,
+    batches,
   };
 };
 

@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { createMongoBatchStore } from '../lib/batches/mongo-batches';
 import { loadConfig } from '../lib/config';
 import { type ExtractApiDeps, serveExtractRequest } from '../lib/extract/api';
 import { createPgSource } from '../lib/extract/pg-source';
 import { httpErrorHandler } from '../lib/http/error-handler';
 import { createKafka, createProducer } from '../lib/kafka/client';
 import { logger } from '../lib/logger';
+import { createMongoClient } from '../lib/mongo/fhir-store';
 import { createTopicNames } from '../lib/transform/messages';
 import { loadShippedMappings } from '../lib/transform/shipped-mappings';
 
@@ -42,6 +44,7 @@ const liveDeps = (): ExtractDeps => {
     clock: () => new Date(),
     newBatchId: randomUUID,
     onProgress: (progress) => logger.info('extract progress', { ...progress }),
+    batches: createMongoBatchStore(createMongoClient(config.MONGODB_URI).db(config.MONGODB_DATABASE)),
   };
 };
 

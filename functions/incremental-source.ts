@@ -2,11 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, ScheduledEvent } from 'aws-lambda';
+import { type BatchRegistry, createMongoBatchStore } from '../lib/batches/mongo-batches';
+import { trackExtracted } from '../lib/batches/tracking';
 import { loadConfig } from '../lib/config';
 import { isRetryable } from '../lib/errors';
 import { createPgSource } from '../lib/extract/pg-source';
 import { createKafka, createProducer } from '../lib/kafka/client';
 import { logger } from '../lib/logger';
+import { createMongoClient } from '../lib/mongo/fhir-store';
 import {
   type IncrementalSource,
   type OffsetStore,
@@ -28,6 +31,11 @@ export type IncrementalSourceDeps = {
   /** The database's clock: the timestamp horizon must not depend on the function's clock. */
   clock: { now(): Promise<Date> };
   newBatchId: () => string;
+  /**
+   * Batch tracking: a poll's batch is registered by its first acknowledged publish (the publisher's
+   * producer counts it, see trackExtracted) and sealed here when the poll ends.
+   */
+  batches?: Pick<BatchRegistry, 'seal'>;
 };
 
 // Stop starting queries this long before the Lambda timeout: a page read, published and committed
@@ -50,12 +58,10 @@ export const makeHandler =
     const polls: PollReport[] = [];
     const failures: unknown[] = [];
     for (const source of deps.sources) {
+      const batchId = deps.newBatchId();
       try {
-        const report = await pollIncrementalSource(source, deps, {
-          now,
-          batchId: deps.newBatchId(),
-          hasTime,
-        });
+        const report = await pollIncrementalSource(source, deps, { now, batchId, hasTime });
+        await deps.batches?.seal(batchId, new Date());
         logger.info('incremental source polled', { ...report });
         polls.push(report);
       } catch (error) {
@@ -65,6 +71,8 @@ export const makeHandler =
           error: error instanceof Error ? error.name : 'Error',
         });
         failures.push(error);
+        // What the poll published before failing is in flight; sealed, its batch can complete.
+        await deps.batches?.seal(batchId, new Date()).catch(() => undefined);
       }
     }
     if (failures.length > 0) throw failures[0];
@@ -75,6 +83,7 @@ const liveDeps = (): IncrementalSourceDeps => {
   const config = loadConfig();
   const registry = loadShippedMappings();
   const pool = createOffsetsPool({ connectionString: config.CLINICAL_DATABASE_URL });
+  const batches = createMongoBatchStore(createMongoClient(config.MONGODB_URI).db(config.MONGODB_DATABASE));
   return {
     sources: loadShippedSourceConnectors().jdbc.map((connector) =>
       resolveIncrementalSource(connector, registry),
@@ -82,15 +91,21 @@ const liveDeps = (): IncrementalSourceDeps => {
     reader: createPgSource({ connectionString: config.CLINICAL_DATABASE_URL }),
     offsets: createPgOffsetStore(pool),
     publisher: createRawPublisher(
-      createProducer(
-        createKafka({
-          brokers: config.KAFKA_BROKERS,
-          clientId: `${config.KAFKA_CLIENT_ID}-incremental-source`,
-        }),
+      trackExtracted(
+        createProducer(
+          createKafka({
+            brokers: config.KAFKA_BROKERS,
+            clientId: `${config.KAFKA_CLIENT_ID}-incremental-source`,
+          }),
+        ),
+        batches,
+        'incremental-source',
+        () => new Date(),
       ),
     ),
     clock: createPgClock(pool),
     newBatchId: randomUUID,
+    batches,
   };
 };
 

@@ -1,5 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
+import { type BatchLedger, createMongoBatchStore } from '../lib/batches/mongo-batches';
+import { planVerdicts, recordVerdicts, setAsideCancelled } from '../lib/batches/tracking';
 import { loadConfig } from '../lib/config';
 import { createDeadLetterPublisher, createKafka, createProducer } from '../lib/kafka/client';
 import type { KafkaBatchResponse, KafkaEvent } from '../lib/kafka/event';
@@ -7,11 +9,15 @@ import { type DeadLetterSink, decodeKafkaEvent, jsonDecoder, settleBatch } from 
 import { logger } from '../lib/logger';
 import { createMongoClient, createMongoFhirStore, type FhirStore } from '../lib/mongo/fhir-store';
 import { loadResources } from '../lib/mongo/load-resources';
+import { createBindingFhirStore, createMongoReferenceBinder } from '../lib/references/mongo-binder';
 
 export type LoadFhirDeps = {
   store: FhirStore;
   deadLetters: DeadLetterSink;
   functionName: string;
+  /** Batch tracking: records of cancelled batches are dropped, outcomes counted. Optional: untracked without. */
+  batches?: BatchLedger;
+  clock?: () => Date;
 };
 
 /**
@@ -21,7 +27,9 @@ export type LoadFhirDeps = {
 export const makeHandler =
   (deps: LoadFhirDeps) =>
   async (event: KafkaEvent): Promise<KafkaBatchResponse> => {
-    const { records, failures } = await decodeKafkaEvent(event, { value: jsonDecoder });
+    const decoded = await decodeKafkaEvent(event, { value: jsonDecoder });
+    const { failures } = decoded;
+    const { live: records, dropped } = await setAsideCancelled(decoded.records, deps.batches);
     const summary = await loadResources(records, deps.store);
     failures.push(...summary.failures);
     logger.info('load batch', {
@@ -31,8 +39,25 @@ export const makeHandler =
       replaced: summary.replaced,
       skipped: summary.skipped,
       failed: failures.length,
+      dropped: dropped.length,
     });
-    return settleBatch(failures, { deadLetters: deps.deadLetters, functionName: deps.functionName });
+    const response = await settleBatch(failures, {
+      deadLetters: deps.deadLetters,
+      functionName: deps.functionName,
+    });
+    // Loaded = a raw record whose resource was written (a tombstone is not a resource).
+    const failed = new Set(failures.map((failure) => failure.record));
+    await recordVerdicts(
+      deps.batches,
+      planVerdicts({
+        dropped,
+        failures,
+        succeeded: records.filter((record) => record.value !== null && !failed.has(record.source)),
+        success: 'loaded',
+      }),
+      (deps.clock ?? (() => new Date()))(),
+    );
+    return response;
   };
 
 export const buildHandler = (deps: LoadFhirDeps) =>
@@ -40,14 +65,16 @@ export const buildHandler = (deps: LoadFhirDeps) =>
 
 const liveDeps = (): LoadFhirDeps => {
   const config = loadConfig();
-  const mongo = createMongoClient(config.MONGODB_URI);
+  const db = createMongoClient(config.MONGODB_URI).db(config.MONGODB_DATABASE);
   const producer = createProducer(
     createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-load-fhir` }),
   );
   return {
-    store: createMongoFhirStore(mongo.db(config.MONGODB_DATABASE)),
+    store: createBindingFhirStore(createMongoFhirStore(db), createMongoReferenceBinder(db)),
     deadLetters: createDeadLetterPublisher(producer, config.DLQ_TOPIC),
     functionName: process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'load-fhir',
+    batches: createMongoBatchStore(db),
+    clock: () => new Date(),
   };
 };
 

@@ -1,5 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
+import { type BatchLedger, createMongoBatchStore } from '../lib/batches/mongo-batches';
+import { planVerdicts, recordVerdicts, setAsideCancelled } from '../lib/batches/tracking';
 import { loadConfig } from '../lib/config';
 import { isRetryable } from '../lib/errors';
 import type { MappingRegistry } from '../lib/fhir';
@@ -12,6 +14,7 @@ import {
 import type { KafkaBatchResponse, KafkaEvent } from '../lib/kafka/event';
 import { type DeadLetterSink, decodeKafkaEvent, jsonDecoder, settleBatch } from '../lib/kafka/records';
 import { logger } from '../lib/logger';
+import { createMongoClient } from '../lib/mongo/fhir-store';
 import { createTopicNames, type TopicNames } from '../lib/transform/messages';
 import { loadShippedMappings } from '../lib/transform/shipped-mappings';
 import { publishByTopic, transformRecords } from '../lib/transform/transform-records';
@@ -23,6 +26,8 @@ export type TransformDeps = {
   deadLetters: DeadLetterSink;
   clock: () => Date;
   functionName: string;
+  /** Batch tracking: records of cancelled batches are dropped, outcomes counted. Optional: untracked without. */
+  batches?: BatchLedger;
 };
 
 /**
@@ -33,7 +38,9 @@ export type TransformDeps = {
 export const makeHandler =
   (deps: TransformDeps) =>
   async (event: KafkaEvent): Promise<KafkaBatchResponse> => {
-    const { records, failures } = await decodeKafkaEvent(event, { value: jsonDecoder });
+    const decoded = await decodeKafkaEvent(event, { value: jsonDecoder });
+    const { failures } = decoded;
+    const { live: records, dropped } = await setAsideCancelled(decoded.records, deps.batches);
     const undecodable = failures.length;
     const output = transformRecords(records, deps.registry, deps.topics, deps.clock());
     failures.push(...output.failures);
@@ -51,8 +58,23 @@ export const makeHandler =
       rejected: output.failures.length + undecodable,
       skipped: output.skipped,
       retried: published === 0 ? output.transformed.length : 0,
+      dropped: dropped.length,
     });
-    return settleBatch(failures, { deadLetters: deps.deadLetters, functionName: deps.functionName });
+    const response = await settleBatch(failures, {
+      deadLetters: deps.deadLetters,
+      functionName: deps.functionName,
+    });
+    await recordVerdicts(
+      deps.batches,
+      planVerdicts({
+        dropped,
+        failures,
+        succeeded: published === 0 ? [] : output.transformed,
+        success: 'transformed',
+      }),
+      deps.clock(),
+    );
+    return response;
   };
 
 export const buildHandler = (deps: TransformDeps) =>
@@ -63,6 +85,7 @@ const liveDeps = (): TransformDeps => {
   const producer = createProducer(
     createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-transform` }),
   );
+  const mongo = createMongoClient(config.MONGODB_URI);
   return {
     registry: loadShippedMappings(),
     topics: createTopicNames(),
@@ -70,6 +93,7 @@ const liveDeps = (): TransformDeps => {
     deadLetters: createDeadLetterPublisher(producer, config.DLQ_TOPIC),
     clock: () => new Date(),
     functionName: process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'transform',
+    batches: createMongoBatchStore(mongo.db(config.MONGODB_DATABASE)),
   };
 };
 

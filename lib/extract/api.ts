@@ -1,5 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { z } from 'zod';
+import type { BatchRegistry } from '../batches/mongo-batches';
+import { trackExtracted } from '../batches/tracking';
 import type { CompiledMapping, MappingRegistry } from '../fhir';
 import { BadRequestError, NotFoundError } from '../http/errors';
 import { jsonResponse, readJsonBody, readOptionalPathParameter, readPathParameter } from '../http/response';
@@ -55,6 +57,8 @@ export type ExtractApiDeps = ExtractBatchDeps & {
   clock: () => Date;
   newBatchId: () => string;
   onProgress?: (progress: ExtractProgress) => void;
+  /** Batch tracking: the batch is opened before publishing, counted per page, sealed at the end. */
+  batches?: BatchRegistry;
 };
 
 /**
@@ -83,10 +87,27 @@ export const serveExtractRequest = async (
     }
   }
   const batchId = deps.newBatchId();
-  const summary = await extractBatch(request.compiled, deps, {
-    batchId,
-    pageSize: request.pageSize,
-    ...(deps.onProgress === undefined ? {} : { onProgress: deps.onProgress }),
-  });
+  const batches = deps.batches;
+  if (batches !== undefined) await batches.open(batchId, 'extract', deps.clock());
+  const producer =
+    batches === undefined ? deps.producer : trackExtracted(deps.producer, batches, 'extract', deps.clock);
+  let summary: Awaited<ReturnType<typeof extractBatch>>;
+  try {
+    summary = await extractBatch(
+      request.compiled,
+      { ...deps, producer },
+      {
+        batchId,
+        pageSize: request.pageSize,
+        ...(deps.onProgress === undefined ? {} : { onProgress: deps.onProgress }),
+      },
+    );
+  } catch (error) {
+    // What was published before the failure is in flight: sealed, the batch completes once it ends
+    // (best effort: the extract's own error is the one to report).
+    await batches?.seal(batchId, deps.clock()).catch(() => undefined);
+    throw error;
+  }
+  await batches?.seal(batchId, deps.clock());
   return jsonResponse(202, summary);
 };

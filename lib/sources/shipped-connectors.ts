@@ -1,3 +1,4 @@
+import csvLabResultsByMrn from '../../connectors/sources/csv-lab-results-by-mrn.json';
 import csvPatients from '../../connectors/sources/csv-patients.json';
 import patientIncrementing from '../../connectors/sources/mimic-patient-incrementing.json';
 import vitalSignsChanges from '../../connectors/sources/mimic-vital-signs-changes.json';
@@ -10,6 +11,7 @@ import { JDBC_SOURCE_CLASSES, type JdbcSourceConfig, parseJdbcSourceConfig } fro
  * Lambda package has no connectors directory). A unit test checks this list against the directory.
  */
 export const SHIPPED_SOURCE_FILES: Readonly<Record<string, unknown>> = {
+  'csv-lab-results-by-mrn.json': csvLabResultsByMrn,
   'csv-patients.json': csvPatients,
   'mimic-patient-incrementing.json': patientIncrementing,
   'mimic-vital-signs-changes.json': vitalSignsChanges,

@@ -9,6 +9,8 @@ import type { FhirResource, KeyValue, SourceRow } from '../fhir';
 export const PIPELINE_HEADERS = {
   batchId: 'medstream-batch-id',
   mapping: 'medstream-mapping',
+  /** `topic/partition/offset` of the raw record a `fhir.*` record was made from: what batches count. */
+  rawRecord: 'medstream-raw-record',
 } as const;
 
 /** Topic names of the stages; tests and benchmarks give a prefix of their own. */

@@ -2,6 +2,7 @@ import condition from '../../connectors/mappings/mimic-condition.json';
 import encounterAdmission from '../../connectors/mappings/mimic-encounter-admission.json';
 import encounterIcu from '../../connectors/mappings/mimic-encounter-icu.json';
 import observationLaboratory from '../../connectors/mappings/mimic-observation-laboratory.json';
+import observationLaboratoryByMrn from '../../connectors/mappings/mimic-observation-laboratory-by-mrn.json';
 import observationVitalSigns from '../../connectors/mappings/mimic-observation-vital-signs.json';
 import patient from '../../connectors/mappings/mimic-patient.json';
 import { compileMappings, type MappingRegistry, parseMapping } from '../fhir';
@@ -16,6 +17,7 @@ export const SHIPPED_MAPPING_FILES: Readonly<Record<string, unknown>> = {
   'mimic-encounter-admission.json': encounterAdmission,
   'mimic-encounter-icu.json': encounterIcu,
   'mimic-observation-laboratory.json': observationLaboratory,
+  'mimic-observation-laboratory-by-mrn.json': observationLaboratoryByMrn,
   'mimic-observation-vital-signs.json': observationVitalSigns,
   'mimic-patient.json': patient,
 };

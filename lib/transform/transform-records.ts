@@ -41,7 +41,10 @@ export const transformRecords = (
       const topic = topics.fhir(resource.resourceType);
       const headers: Record<string, string> = { [PIPELINE_HEADERS.mapping]: compiled.mapping.id };
       const batchId = record.headers[PIPELINE_HEADERS.batchId];
-      if (batchId !== undefined) headers[PIPELINE_HEADERS.batchId] = batchId;
+      if (batchId !== undefined) {
+        headers[PIPELINE_HEADERS.batchId] = batchId;
+        headers[PIPELINE_HEADERS.rawRecord] = `${record.topic}/${record.partition}/${record.offset}`;
+      }
       let messages = output.byTopic.get(topic);
       if (messages === undefined) {
         messages = [];

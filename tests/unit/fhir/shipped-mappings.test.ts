@@ -20,6 +20,7 @@ describe('connectors/mappings', () => {
       'mimic-condition.json',
       'mimic-encounter-admission.json',
       'mimic-encounter-icu.json',
+      'mimic-observation-laboratory-by-mrn.json',
       'mimic-observation-laboratory.json',
       'mimic-observation-vital-signs.json',
       'mimic-patient.json',

@@ -49,7 +49,7 @@ describe('transform handler', () => {
     expect(sent[0]?.topic).toBe('fhir.Patient');
     const [first] = sent[0]?.messages ?? [];
     expect(first?.key).toBe(deriveResourceId('mimic-patient', 1));
-    expect(first?.headers).toEqual(headers);
+    expect(first?.headers).toEqual({ ...headers, [PIPELINE_HEADERS.rawRecord]: 'raw.mimic-patient/0/0' });
     expect(JSON.parse(String(first?.value))).toMatchObject({
       resourceType: 'Patient',
       id: deriveResourceId('mimic-patient', 1),
