@@ -7,7 +7,7 @@ import {
   type KeyTable,
   listOf,
   readConnectorKeys,
-} from './connector-keys';
+} from '../connect/connector-keys';
 
 /**
  * medstream's own connector class: no Kafka Connect plugin reads drops from S3 with these

@@ -8,7 +8,7 @@ import {
   listOf,
   oneOf,
   readConnectorKeys,
-} from './connector-keys';
+} from '../connect/connector-keys';
 
 /** The Kafka Connect JDBC source modes medstream implements (`bulk` and `timestamp` are not). */
 export const JDBC_SOURCE_MODE = {

@@ -1,4 +1,13 @@
-import { ConfigError } from '../../errors';
+import {
+  failOnProblems,
+  isBoolean,
+  isNonNegativeInt,
+  isPositiveInt,
+  type KeyTable,
+  listOf,
+  oneOf,
+  readConnectorKeys,
+} from '../../connect/connector-keys';
 
 /** How rows are written (JdbcSinkConfig `insert.mode`). */
 export const INSERT_MODE = { insert: 'insert', upsert: 'upsert', update: 'update' } as const;
@@ -48,34 +57,12 @@ const JDBC_SINK_CLASSES = [
 ] as const;
 const AVRO_CONVERTERS = ['io.confluent.connect.avro.AvroConverter'] as const;
 
-type Raw = string | number | boolean;
-
-type KeySpec = {
-  /** Keys Kafka Connect understands but that medstream does not need (connection, retries…). */
-  accepted?: true;
-  check?: (value: string, key: string) => string | undefined;
-};
-
-const oneOf =
-  (...allowed: readonly string[]) =>
-  (value: string, key: string): string | undefined =>
-    allowed.includes(value) ? undefined : `${key} must be one of ${allowed.join(', ')} (got "${value}")`;
-
-const isBoolean = (value: string, key: string) =>
-  value === 'true' || value === 'false' ? undefined : `${key} must be true or false (got "${value}")`;
-
-const isPositiveInt = (value: string, key: string) =>
-  /^[1-9][0-9]*$/.test(value) ? undefined : `${key} must be a positive integer (got "${value}")`;
-
-const isNonNegativeInt = (value: string, key: string) =>
-  /^[0-9]+$/.test(value) ? undefined : `${key} must be a non-negative integer (got "${value}")`;
-
 /**
  * Every key the file may hold. Unknown keys are rejected (a typo would otherwise silently change
  * the sink's behaviour); keys of features medstream does not implement (transforms, other
  * dialects) are rejected with a message saying so rather than ignored.
  */
-const KEYS: Record<string, KeySpec> = {
+const KEYS: KeyTable = {
   name: {},
   'connector.class': { check: oneOf(...JDBC_SINK_CLASSES) },
   'tasks.max': { check: isPositiveInt },
@@ -123,58 +110,6 @@ const KEYS: Record<string, KeySpec> = {
   'errors.log.include.messages': { check: isBoolean },
 };
 
-const distance = (a: string, b: string): number => {
-  const row = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i += 1) {
-    let previous = row[0] as number;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j += 1) {
-      const current = row[j] as number;
-      row[j] = Math.min(current + 1, (row[j - 1] as number) + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length] as number;
-};
-
-const suggestionFor = (key: string): string => {
-  const best = Object.keys(KEYS)
-    .map((known) => ({ known, cost: distance(key, known) }))
-    .sort((x, y) => x.cost - y.cost)[0];
-  return best !== undefined && best.cost <= 3 ? ` (did you mean "${best.known}"?)` : '';
-};
-
-const listOf = (value: string | undefined): string[] =>
-  value === undefined
-    ? []
-    : value
-        .split(',')
-        .map((item) => item.trim())
-        .filter((item) => item.length > 0);
-
-/** Kafka Connect accepts both the REST body `{name, config}` and a flat properties object. */
-const flatten = (input: unknown, source: string): Record<string, unknown> => {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new ConfigError(`${source}: a connector config must be a JSON object`);
-  }
-  const object = input as Record<string, unknown>;
-  if (!('config' in object)) return object;
-  const extra = Object.keys(object).filter((key) => key !== 'name' && key !== 'config');
-  if (extra.length > 0)
-    throw new ConfigError(`${source}: unknown key(s) beside "name" and "config": ${extra.join(', ')}`);
-  const config = object.config;
-  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
-    throw new ConfigError(`${source}: "config" must be an object`);
-  }
-  const inner = config as Record<string, unknown>;
-  if (object.name !== undefined && inner.name !== undefined && inner.name !== object.name) {
-    throw new ConfigError(
-      `${source}: "name" (${String(object.name)}) and "config.name" (${String(inner.name)}) differ`,
-    );
-  }
-  return { ...inner, ...(object.name === undefined ? {} : { name: object.name }) };
-};
-
 /**
  * Parses a Kafka Connect JDBC sink configuration (the JSON a Connect cluster accepts) strictly:
  * every problem is reported at once, naming the key.
@@ -183,28 +118,8 @@ export const parseSinkConnectorConfig = (
   input: unknown,
   source = 'connector config',
 ): SinkConnectorConfig => {
-  const flat = flatten(input, source);
-  const problems: string[] = [];
-  const values: Record<string, string> = {};
-  for (const [key, raw] of Object.entries(flat)) {
-    const spec = KEYS[key];
-    if (spec === undefined) {
-      problems.push(`unknown key "${key}"${suggestionFor(key)}`);
-      continue;
-    }
-    if (typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean') {
-      problems.push(`${key} must be a string, number or boolean`);
-      continue;
-    }
-    const value = String(raw as Raw);
-    const problem = spec.check?.(value, key);
-    if (problem !== undefined) problems.push(problem);
-    values[key] = value;
-  }
-
+  const { values, problems } = readConnectorKeys(input, KEYS, source);
   const name = values.name;
-  if (name === undefined || name.length === 0) problems.push('name is required');
-  if (values['connector.class'] === undefined) problems.push('connector.class is required');
 
   const topics = values.topics === undefined ? undefined : listOf(values.topics);
   let topicsRegex: RegExp | undefined;
@@ -241,7 +156,7 @@ export const parseSinkConnectorConfig = (
   const tableNameFormat = values['table.name.format'] ?? TOPIC_PLACEHOLDER;
   if (tableNameFormat.length === 0) problems.push('table.name.format must not be empty');
 
-  if (problems.length > 0) throw new ConfigError(`${source}: ${problems.join('; ')}`);
+  failOnProblems(problems, source);
   return {
     name: name as string,
     connectorClass: values['connector.class'] as string,

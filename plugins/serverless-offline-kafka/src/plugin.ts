@@ -1,18 +1,17 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { KafkaEvent } from '../../../lib/kafka/event';
+import {
+  createOfflineLambdas,
+  type Dict,
+  isDict,
+  type LambdaRunnerClass,
+  type OfflineLambdas,
+} from '../../shared/offline-lambda';
 import { type EngineTuning, type EventSourceConfig, needsProvisionedMode, parseEventSource } from './config';
 import { createTrigger, type Log, type Trigger, type TriggerStats } from './engine';
 
-type Dict = Record<string, unknown>;
-
-/** The part of serverless-offline's lambda runner (`serverless-offline/lambda`) the plugin uses. */
-export type LambdaRunner = {
-  create(lambdas: { functionKey: string; functionDefinition: Dict }[]): void;
-  get(functionKey: string): { setEvent(event: unknown): void; runHandler(): Promise<unknown> };
-  cleanup(): Promise<void>;
-};
-export type LambdaRunnerClass = new (serverless: unknown, options: Dict) => LambdaRunner;
+export type { LambdaRunner, LambdaRunnerClass } from '../../shared/offline-lambda';
 
 /** The part of the Serverless Framework instance the plugin reads. */
 export type ServerlessLike = {
@@ -47,27 +46,6 @@ export type PluginOptions = {
 } & Partial<EngineTuning>;
 
 const CUSTOM_KEY = 'serverless-offline-kafka';
-
-// serverless-offline's own defaults for the options its lambda runner reads.
-const OFFLINE_DEFAULTS: Dict = {
-  host: 'localhost',
-  lambdaPort: 3002,
-  localEnvironment: false,
-  noTimeout: false,
-  reloadHandler: false,
-  terminateIdleLambdaTime: 60,
-  useDocker: false,
-  useInProcess: false,
-  layersDir: null,
-  dockerHost: 'localhost',
-  dockerHostServicePath: null,
-  dockerNetwork: null,
-  dockerReadOnly: true,
-  localLayers: {},
-};
-
-const isDict = (value: unknown): value is Dict =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const splitList = (value: string | string[] | undefined): string[] =>
   (Array.isArray(value) ? value : (value ?? '').split(',')).map((item) => item.trim()).filter(Boolean);
@@ -162,7 +140,7 @@ export const createPlugin = (loadLambda: () => Promise<LambdaRunnerClass>) =>
     readonly #cli: Dict;
     readonly #log: ServerlessLog;
     #triggers: Trigger[] = [];
-    #lambda: LambdaRunner | undefined;
+    #lambda: OfflineLambdas | undefined;
     #timer: NodeJS.Timeout | undefined;
     #started = false;
 
@@ -197,14 +175,11 @@ export const createPlugin = (loadLambda: () => Promise<LambdaRunnerClass>) =>
       }
 
       const Lambda = await loadLambda();
-      const offlineCustom = isDict(service.custom) ? service.custom['serverless-offline'] : undefined;
-      this.#lambda = new Lambda(this.#serverless, {
-        ...OFFLINE_DEFAULTS,
-        ...(isDict(offlineCustom) ? offlineCustom : {}),
-        ...this.#cli,
-      });
       const functionKeys = [...new Set(sources.map((source) => source.functionKey))];
-      this.#lambda.create(
+      this.#lambda = createOfflineLambdas(
+        Lambda,
+        this.#serverless,
+        this.#cli,
         functionKeys.map((functionKey) => ({
           functionKey,
           functionDefinition: service.getFunction(functionKey),
@@ -230,11 +205,7 @@ export const createPlugin = (loadLambda: () => Promise<LambdaRunnerClass>) =>
             { function: source.functionKey, logicalId: source.logicalId },
           );
         }
-        const invoke = async (event: KafkaEvent): Promise<unknown> => {
-          const instance = lambda.get(source.functionKey);
-          instance.setEvent(event);
-          return instance.runHandler();
-        };
+        const invoke = (event: KafkaEvent): Promise<unknown> => lambda.invoke(source.functionKey, event);
         const trigger = createTrigger({
           config: source,
           invoke,

@@ -1,17 +1,16 @@
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { createS3Client, isLoopbackEndpoint } from '../../../lib/sources/s3-objects';
+import {
+  createOfflineLambdas,
+  type Dict,
+  isDict,
+  type LambdaRunnerClass,
+  type OfflineLambdas,
+} from '../../shared/offline-lambda';
 import { collectS3Subscriptions } from './config';
 import { type BucketLister, createS3Poller, type Log } from './poller';
 
-type Dict = Record<string, unknown>;
-
-/** The part of serverless-offline's lambda runner (`serverless-offline/lambda`) the plugin uses. */
-export type LambdaRunner = {
-  create(lambdas: { functionKey: string; functionDefinition: Dict }[]): void;
-  get(functionKey: string): { setEvent(event: unknown): void; runHandler(): Promise<unknown> };
-  cleanup(): Promise<void>;
-};
-export type LambdaRunnerClass = new (serverless: unknown, options: Dict) => LambdaRunner;
+export type { LambdaRunner, LambdaRunnerClass } from '../../shared/offline-lambda';
 
 /** The part of the Serverless Framework instance the plugin reads. */
 export type ServerlessLike = {
@@ -40,27 +39,6 @@ export type PluginOptions = {
 
 const CUSTOM_KEY = 'serverless-offline-s3-events';
 const DEFAULT_ENDPOINT = 'http://127.0.0.1:4566';
-
-// serverless-offline's own defaults for the options its lambda runner reads.
-const OFFLINE_DEFAULTS: Dict = {
-  host: 'localhost',
-  lambdaPort: 3002,
-  localEnvironment: false,
-  noTimeout: false,
-  reloadHandler: false,
-  terminateIdleLambdaTime: 60,
-  useDocker: false,
-  useInProcess: false,
-  layersDir: null,
-  dockerHost: 'localhost',
-  dockerHostServicePath: null,
-  dockerNetwork: null,
-  dockerReadOnly: true,
-  localLayers: {},
-};
-
-const isDict = (value: unknown): value is Dict =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** ListObjectsV2, every page. */
 export const createBucketLister =
@@ -112,7 +90,7 @@ export const createPlugin = (loadLambda: () => Promise<LambdaRunnerClass>) =>
     readonly #cli: Dict;
     readonly #log: ServerlessLog;
     #poller: ReturnType<typeof createS3Poller> | undefined;
-    #lambda: LambdaRunner | undefined;
+    #lambda: OfflineLambdas | undefined;
     #client: S3Client | undefined;
     #started = false;
 
@@ -154,14 +132,11 @@ export const createPlugin = (loadLambda: () => Promise<LambdaRunnerClass>) =>
       });
 
       const Lambda = await loadLambda();
-      const offlineCustom = isDict(service.custom) ? service.custom['serverless-offline'] : undefined;
-      this.#lambda = new Lambda(this.#serverless, {
-        ...OFFLINE_DEFAULTS,
-        ...(isDict(offlineCustom) ? offlineCustom : {}),
-        ...this.#cli,
-      });
       const functionKeys = [...new Set(subscriptions.map((subscription) => subscription.functionKey))];
-      this.#lambda.create(
+      this.#lambda = createOfflineLambdas(
+        Lambda,
+        this.#serverless,
+        this.#cli,
         functionKeys.map((functionKey) => {
           const definition = service.getFunction(functionKey);
           const environment = isDict(definition.environment) ? definition.environment : {};
@@ -180,11 +155,7 @@ export const createPlugin = (loadLambda: () => Promise<LambdaRunnerClass>) =>
       this.#poller = createS3Poller({
         subscriptions,
         list: createBucketLister(this.#client),
-        invoke: async (functionKey, event) => {
-          const instance = lambda.get(functionKey);
-          instance.setEvent(event);
-          return instance.runHandler();
-        },
+        invoke: (functionKey, event) => lambda.invoke(functionKey, event),
         log,
         now: () => new Date(),
         region,

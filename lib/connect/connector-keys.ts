@@ -1,5 +1,8 @@
 import { ConfigError } from '../errors';
 
+// Reading Kafka Connect connector files (sinks and sources alike): the REST body or flat
+// properties, every key checked against a table, every problem reported at once.
+
 /** How one key of a connector file is checked: a problem message, or undefined when valid. */
 export type KeyCheck = (value: string, key: string) => string | undefined;
 
@@ -30,6 +33,28 @@ export const isNonNegativeInt: KeyCheck = (value, key) =>
 export const isNonEmpty: KeyCheck = (value, key) =>
   value.length > 0 ? undefined : `${key} must not be empty`;
 
+// Levenshtein distance, for "did you mean" on a mistyped key.
+const distance = (a: string, b: string): number => {
+  const row = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i += 1) {
+    let previous = row[0] as number;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j += 1) {
+      const current = row[j] as number;
+      row[j] = Math.min(current + 1, (row[j - 1] as number) + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length] as number;
+};
+
+const suggestionFor = (key: string, keys: KeyTable): string => {
+  const best = Object.keys(keys)
+    .map((known) => ({ known, cost: distance(key, known) }))
+    .sort((x, y) => x.cost - y.cost)[0];
+  return best !== undefined && best.cost <= 3 ? ` (did you mean "${best.known}"?)` : '';
+};
+
 /** Kafka Connect accepts both the REST body `{name, config}` and a flat properties object. */
 const flatten = (input: unknown, source: string): Record<string, unknown> => {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
@@ -46,7 +71,9 @@ const flatten = (input: unknown, source: string): Record<string, unknown> => {
   }
   const inner = config as Record<string, unknown>;
   if (object.name !== undefined && inner.name !== undefined && inner.name !== object.name) {
-    throw new ConfigError(`${source}: "name" and "config.name" differ`);
+    throw new ConfigError(
+      `${source}: "name" (${String(object.name)}) and "config.name" (${String(inner.name)}) differ`,
+    );
   }
   return { ...inner, ...(object.name === undefined ? {} : { name: object.name }) };
 };
@@ -62,7 +89,7 @@ export const readConnectorKeys = (input: unknown, keys: KeyTable, source: string
   for (const [key, raw] of Object.entries(flat)) {
     const spec = keys[key];
     if (spec === undefined) {
-      problems.push(`unknown key "${key}"`);
+      problems.push(`unknown key "${key}"${suggestionFor(key, keys)}`);
       continue;
     }
     if (typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean') {
