@@ -119,3 +119,18 @@ export const listOf = (value: string | undefined): string[] =>
         .split(',')
         .map((item) => item.trim())
         .filter((item) => item.length > 0);
+
+/** A lower-case, unquoted SQL name (PostgreSQL's 63-byte identifier limit). */
+export const SQL_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** The JDBC connection keys JDBC sinks and sources share; medstream connects with its own URL. */
+export const JDBC_CONNECTION_KEYS: KeyTable = {
+  'connection.url': {
+    check: (value, key) =>
+      value.startsWith('jdbc:postgresql:') ? undefined : `${key} must be a jdbc:postgresql: URL`,
+  },
+  'connection.user': { accepted: true },
+  'connection.password': { accepted: true },
+  'connection.attempts': { check: isPositiveInt },
+  'connection.backoff.ms': { check: isNonNegativeInt },
+};

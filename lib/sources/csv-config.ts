@@ -7,6 +7,7 @@ import {
   type KeyTable,
   listOf,
   readConnectorKeys,
+  SQL_NAME,
 } from '../connect/connector-keys';
 
 /**
@@ -49,7 +50,6 @@ export type CsvSourceConfig = {
   topic: string;
 };
 
-const COLUMN = /^[a-z_][a-z0-9_]{0,62}$/;
 const singleChar = (value: string, key: string) =>
   [...value].length === 1 ? undefined : `${key} must be a single character`;
 const prefix = (value: string, key: string) =>
@@ -87,7 +87,7 @@ const KEYS: KeyTable = {
 const parseColumns = (value: string | undefined, problems: string[]): CsvColumn[] =>
   listOf(value).map((item) => {
     const [name = '', type = 'string', ...rest] = item.split(':').map((part) => part.trim());
-    if (!COLUMN.test(name) || rest.length > 0)
+    if (!SQL_NAME.test(name) || rest.length > 0)
       problems.push(`medstream.csv.columns: "${item}" is not name[:type]`);
     if (!CSV_COLUMN_TYPES.includes(type as CsvColumnType)) {
       problems.push(`medstream.csv.columns: type of ${name} must be one of ${CSV_COLUMN_TYPES.join(', ')}`);

@@ -4,10 +4,12 @@ import {
   isNonEmpty,
   isNonNegativeInt,
   isPositiveInt,
+  JDBC_CONNECTION_KEYS,
   type KeyTable,
   listOf,
   oneOf,
   readConnectorKeys,
+  SQL_NAME,
 } from '../connect/connector-keys';
 
 /** The Kafka Connect JDBC source modes medstream implements (`bulk` and `timestamp` are not). */
@@ -45,7 +47,6 @@ export type JdbcSourceConfig = {
   topic: string;
 };
 
-const SQL_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const isSqlName = (value: string, key: string) =>
   SQL_NAME.test(value) ? undefined : `${key} must be a lower-case SQL name (got "${value}")`;
 
@@ -59,14 +60,7 @@ const KEYS: KeyTable = {
   name: { check: isNonEmpty },
   'connector.class': { check: oneOf(...JDBC_SOURCE_CLASSES) },
   'tasks.max': { check: oneOf('1') },
-  'connection.url': {
-    check: (value, key) =>
-      value.startsWith('jdbc:postgresql:') ? undefined : `${key} must be a jdbc:postgresql: URL`,
-  },
-  'connection.user': { accepted: true },
-  'connection.password': { accepted: true },
-  'connection.attempts': { check: isPositiveInt },
-  'connection.backoff.ms': { check: isNonNegativeInt },
+  ...JDBC_CONNECTION_KEYS,
   'dialect.name': { check: oneOf('', 'PostgreSqlDatabaseDialect') },
   'table.whitelist': {},
   'table.include.list': {},

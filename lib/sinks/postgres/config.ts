@@ -3,6 +3,7 @@ import {
   isBoolean,
   isNonNegativeInt,
   isPositiveInt,
+  JDBC_CONNECTION_KEYS,
   type KeyTable,
   listOf,
   oneOf,
@@ -92,14 +93,7 @@ const KEYS: KeyTable = {
   'value.converter.basic.auth.credentials.source': { accepted: true },
   'value.converter.basic.auth.user.info': { accepted: true },
   'schema.registry.url': { accepted: true },
-  'connection.url': {
-    check: (value, key) =>
-      value.startsWith('jdbc:postgresql:') ? undefined : `${key} must be a jdbc:postgresql: URL`,
-  },
-  'connection.user': { accepted: true },
-  'connection.password': { accepted: true },
-  'connection.attempts': { check: isPositiveInt },
-  'connection.backoff.ms': { check: isNonNegativeInt },
+  ...JDBC_CONNECTION_KEYS,
   'max.retries': { check: isNonNegativeInt },
   'retry.backoff.ms': { check: isNonNegativeInt },
   'errors.tolerance': { check: oneOf('none', 'all') },
