@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import { type BatchRegistry, createMongoBatchStore } from '../lib/batches/mongo-batches';
+import { createMongoBatchStore } from '../lib/batches/mongo-batches';
 import { trackExtracted } from '../lib/batches/tracking';
 import { loadConfig } from '../lib/config';
 import { isRetryable } from '../lib/errors';
@@ -11,73 +11,49 @@ import { createKafka, createProducer } from '../lib/kafka/client';
 import { logger } from '../lib/logger';
 import { createMongoClient } from '../lib/mongo/fhir-store';
 import {
-  type IncrementalSource,
-  type OffsetStore,
+  type IncrementalRunPorts,
   type PollReport,
-  pollIncrementalSource,
-  type RowReader,
+  pollAllIncrementalSources,
   resolveIncrementalSource,
 } from '../lib/sources/incremental';
 import { createOffsetsPool, createPgClock, createPgOffsetStore } from '../lib/sources/pg-offsets';
-import { createRawPublisher, type RawPublisher } from '../lib/sources/raw-messages';
+import { createRawPublisher } from '../lib/sources/raw-messages';
 import { loadShippedSourceConnectors } from '../lib/sources/shipped-connectors';
 import { loadShippedMappings } from '../lib/transform/shipped-mappings';
 
-export type IncrementalSourceDeps = {
-  sources: readonly IncrementalSource[];
-  reader: RowReader;
-  offsets: OffsetStore;
-  publisher: RawPublisher;
+export type IncrementalSourceDeps = Omit<IncrementalRunPorts, 'log'> & {
   /** The database's clock: the timestamp horizon must not depend on the function's clock. */
   clock: { now(): Promise<Date> };
-  newBatchId: () => string;
-  /**
-   * Batch tracking: a poll's batch is registered by its first acknowledged publish (the publisher's
-   * producer counts it, see trackExtracted) and sealed here when the poll ends.
-   */
-  batches?: Pick<BatchRegistry, 'seal'>;
 };
 
 // Stop starting queries this long before the Lambda timeout: a page read, published and committed
 // fits in it, and what is left is read by the next scheduled poll.
 const SAFETY_MARGIN_MS = 10_000;
 
-/**
- * Scheduled: polls every JDBC source connector of `connectors/sources/` once, Kafka Connect
- * semantics, each poll reading until caught up or out of time. Connectors are independent: one
- * failing does not stop the others; the invocation then fails so the failure is visible and retried.
- */
+const log: IncrementalRunPorts['log'] = {
+  polled: (report) => logger.info('incremental source polled', { ...report }),
+  failed: (connector, error) =>
+    logger.error('incremental source failed', {
+      connector,
+      retryable: isRetryable(error),
+      error: error instanceof Error ? error.name : 'Error',
+    }),
+};
+
+/** Scheduled: polls every JDBC source connector of `connectors/sources/` once (Kafka Connect semantics). */
 export const makeHandler =
   (deps: IncrementalSourceDeps) =>
   async (
     _event: ScheduledEvent,
     context?: Pick<Context, 'getRemainingTimeInMillis'>,
-  ): Promise<{ polls: PollReport[] }> => {
-    const now = await deps.clock.now();
-    const hasTime = () => context === undefined || context.getRemainingTimeInMillis() > SAFETY_MARGIN_MS;
-    const polls: PollReport[] = [];
-    const failures: unknown[] = [];
-    for (const source of deps.sources) {
-      const batchId = deps.newBatchId();
-      try {
-        const report = await pollIncrementalSource(source, deps, { now, batchId, hasTime });
-        await deps.batches?.seal(batchId, new Date());
-        logger.info('incremental source polled', { ...report });
-        polls.push(report);
-      } catch (error) {
-        logger.error('incremental source failed', {
-          connector: source.config.name,
-          retryable: isRetryable(error),
-          error: error instanceof Error ? error.name : 'Error',
-        });
-        failures.push(error);
-        // What the poll published before failing is in flight; sealed, its batch can complete.
-        await deps.batches?.seal(batchId, new Date()).catch(() => undefined);
-      }
-    }
-    if (failures.length > 0) throw failures[0];
-    return { polls };
-  };
+  ): Promise<{ polls: PollReport[] }> =>
+    pollAllIncrementalSources(
+      { ...deps, log },
+      {
+        now: await deps.clock.now(),
+        hasTime: () => context === undefined || context.getRemainingTimeInMillis() > SAFETY_MARGIN_MS,
+      },
+    );
 
 const liveDeps = (): IncrementalSourceDeps => {
   const config = loadConfig();

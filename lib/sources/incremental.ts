@@ -156,3 +156,46 @@ export const pollIncrementalSource = async (
   }
   return report;
 };
+
+/** What one scheduled run of every incremental source needs. */
+export type IncrementalRunPorts = {
+  sources: readonly IncrementalSource[];
+  reader: RowReader;
+  offsets: OffsetStore;
+  publisher: RawPublisher;
+  newBatchId: () => string;
+  /** Batch tracking: a poll's batch is registered by its first publish and sealed when the poll ends. */
+  batches?: { seal(batchId: string, at: Date): Promise<unknown> };
+  log: {
+    polled(report: PollReport): void;
+    failed(connector: string, error: unknown): void;
+  };
+};
+
+/**
+ * Polls every source once. Sources are independent: one failing does not stop the others, and its
+ * batch is still sealed (what it published is in flight and can complete); the first failure is
+ * then thrown so the run is visible as failed and retried.
+ */
+export const pollAllIncrementalSources = async (
+  ports: IncrementalRunPorts,
+  context: { now: Date; hasTime: () => boolean },
+): Promise<{ polls: PollReport[] }> => {
+  const polls: PollReport[] = [];
+  const failures: unknown[] = [];
+  for (const source of ports.sources) {
+    const batchId = ports.newBatchId();
+    try {
+      const report = await pollIncrementalSource(source, ports, { ...context, batchId });
+      await ports.batches?.seal(batchId, new Date());
+      ports.log.polled(report);
+      polls.push(report);
+    } catch (error) {
+      ports.log.failed(source.config.name, error);
+      failures.push(error);
+      await ports.batches?.seal(batchId, new Date()).catch(() => undefined);
+    }
+  }
+  if (failures.length > 0) throw failures[0];
+  return { polls };
+};
