@@ -68,9 +68,10 @@ host_python() { python3 -c 'import sys; print(sys.executable)'; }
 probe() { python3 "$HERE/probe.py" "$@"; }
 
 # Runs a command as the postgres OS user when we are root: initdb and the server refuse root.
+# From /, since postgres may not be allowed into the checkout (every path passed is absolute).
 as_pg() {
   if ((EUID == 0)); then
-    runuser -u postgres -- "$@"
+    (cd / && runuser -u postgres -- "$@")
   else
     "$@"
   fi
@@ -312,27 +313,35 @@ kafka_healthy() { kafka_ready; }
 # ---------------------------------------------------------------------------------------------
 # PostgreSQL 15 from Debian: a cluster of our own, run as the postgres OS user
 
-PG_ROOT=$STACK_DIR/pg
-PG_DATA=$PG_ROOT/data
-PG_SOCK=$PG_ROOT/run # private to postgres, so local socket connections can be trusted
-PG_LOG=$PG_ROOT/postgres.log
+PG_LINK=$STACK_DIR/pg
+# The cluster's paths go through the link's target: when the cluster lives outside the checkout
+# (see pg_place_cluster), postgres may not be allowed to traverse the checkout to follow the link.
+pg_resolve_paths() {
+  PG_ROOT=$PG_LINK
+  if [[ -L $PG_LINK ]]; then PG_ROOT=$(readlink -f "$PG_LINK"); fi
+  PG_DATA=$PG_ROOT/data
+  PG_SOCK=$PG_ROOT/run # private to postgres, so local socket connections can be trusted
+  PG_LOG=$PG_ROOT/postgres.log
+}
+pg_resolve_paths
 
 # initdb and the server run as postgres, so the cluster directory must be reachable by that user.
 # When the checkout sits under a directory postgres cannot enter (a private home), the cluster
 # goes under postgres's own home instead and .stack/pg links to it.
 pg_place_cluster() {
-  if [[ -L $PG_ROOT || -d $PG_ROOT ]]; then return 0; fi
-  mkdir -p "$PG_ROOT"
+  if [[ -L $PG_LINK || -d $PG_LINK ]]; then return 0; fi
+  mkdir -p "$PG_LINK"
   ((EUID == 0)) || return 0
-  chown postgres:postgres "$PG_ROOT"
-  if ! runuser -u postgres -- test -w "$PG_ROOT"; then
-    rmdir "$PG_ROOT"
+  chown postgres:postgres "$PG_LINK"
+  if ! runuser -u postgres -- test -w "$PG_LINK"; then
+    rmdir "$PG_LINK"
     local alt
     alt=/var/lib/postgresql/medstream-$(printf '%s' "$STACK_DIR" | sha1sum | cut -c1-12)
-    warn "postgres cannot reach $STACK_DIR; keeping the cluster in $alt (linked from $PG_ROOT)"
+    warn "postgres cannot reach $STACK_DIR; keeping the cluster in $alt (linked from $PG_LINK)"
     mkdir -p "$alt"
     chown postgres:postgres "$alt"
-    ln -s "$alt" "$PG_ROOT"
+    ln -s "$alt" "$PG_LINK"
+    pg_resolve_paths
   fi
 }
 
@@ -384,7 +393,7 @@ postgres_init() {
   # role and both databases exist.
   [[ -S $PG_SOCK/.s.PGSQL.5432 ]] || return 0
   as_pg "$PG_BIN/psql" -h "$PG_SOCK" -p 5432 -U postgres -d postgres -qAt -v ON_ERROR_STOP=1 \
-    -f "$HERE/postgres-init.sql" >>"$LOGS/postgres-install.log" 2>&1
+    <"$HERE/postgres-init.sql" >>"$LOGS/postgres-install.log" 2>&1
 }
 
 postgres_healthy() {
