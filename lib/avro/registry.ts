@@ -7,16 +7,45 @@ export type AvroSchema = Record<string, unknown> | string | unknown[];
 
 export type DecodedAvro = { schemaId: number; schema: AvroSchema; value: unknown };
 
+/**
+ * An Avro datum left encoded: its writer schema is known, its body is not decoded until someone
+ * asks. A sink that writes the bytes straight into COPY text never builds the JavaScript value.
+ */
+export class EncodedAvro {
+  constructor(
+    readonly schemaId: number,
+    readonly schema: AvroSchema,
+    /** The writer schema compiled by avsc (named types resolved). */
+    readonly type: avro.Type,
+    /** The whole wire-format record; the body starts at BODY_OFFSET. */
+    readonly bytes: Buffer,
+  ) {}
+
+  /** The datum as a JavaScript value, as `AvroRegistry.decode` gives it. */
+  decode(): unknown {
+    try {
+      return this.type.fromBuffer(this.bytes.subarray(HEADER_BYTES));
+    } catch (cause) {
+      throw new ParseError(`value does not match its writer schema ${this.schemaId}`, { cause });
+    }
+  }
+}
+
 /** The Confluent-compatible registry port: what producers and sinks need of it. */
 export type AvroRegistry = {
   /** Registers a schema under a subject (TopicNameStrategy: `<topic>-key` / `<topic>-value`); BACKWARD. */
   register(subject: string, schema: AvroSchema): Promise<number>;
   encode(schemaId: number, value: unknown): Promise<Buffer>;
-  decode(buffer: Buffer): Promise<DecodedAvro>;
+  /** Synchronous once the schema id has been fetched: the hot path of a sink awaits nothing. */
+  decode(buffer: Buffer): DecodedAvro | Promise<DecodedAvro>;
+  /** Reads the header and resolves the writer schema, leaving the body encoded (sync once known). */
+  resolve(buffer: Buffer): EncodedAvro | Promise<EncodedAvro>;
 };
 
 const MAGIC_BYTE = 0;
 const HEADER_BYTES = 5;
+/** Where the Avro body starts in a Confluent wire-format record. */
+export const BODY_OFFSET = HEADER_BYTES;
 
 /** Reads the Confluent wire-format header: magic byte 0, then the schema id as a big-endian int32. */
 export const readSchemaId = (buffer: Buffer): number => {
@@ -39,6 +68,11 @@ type Compiled = { schema: AvroSchema; type: avro.Type };
 const isHttpStatus = (error: unknown, status: number): boolean =>
   typeof error === 'object' && error !== null && (error as { status?: number }).status === status;
 
+const decodeWith = (schemaId: number, compiled: Compiled, buffer: Buffer): DecodedAvro => {
+  const encoded = new EncodedAvro(schemaId, compiled.schema, compiled.type, buffer);
+  return { schemaId, schema: compiled.schema, value: encoded.decode() };
+};
+
 /**
  * A registry client on `@kafkajs/confluent-schema-registry` for registration (subject config,
  * compatibility) and on avsc for the hot path: schemas are fetched once per id and compiled once,
@@ -47,6 +81,7 @@ const isHttpStatus = (error: unknown, status: number): boolean =>
 export const createAvroRegistry = (url: string): AvroRegistry => {
   const client = new SchemaRegistry({ host: url });
   const byId = new Map<number, Promise<Compiled>>();
+  const ready = new Map<number, Compiled>();
 
   const fetchSchema = async (schemaId: number): Promise<Compiled> => {
     let response: Response;
@@ -71,7 +106,10 @@ export const createAvroRegistry = (url: string): AvroRegistry => {
     if (entry === undefined) {
       entry = fetchSchema(schemaId);
       // A failed fetch is not cached: the next record tries again.
-      entry.catch(() => byId.delete(schemaId));
+      entry.then(
+        (done) => ready.set(schemaId, done),
+        () => byId.delete(schemaId),
+      );
       byId.set(schemaId, entry);
     }
     return entry;
@@ -98,14 +136,19 @@ export const createAvroRegistry = (url: string): AvroRegistry => {
       const { type } = await compiled(schemaId);
       return writeWireFormat(schemaId, type.toBuffer(value));
     },
-    async decode(buffer) {
+    decode(buffer) {
       const schemaId = readSchemaId(buffer);
-      const { schema, type } = await compiled(schemaId);
-      try {
-        return { schemaId, schema, value: type.fromBuffer(buffer.subarray(HEADER_BYTES)) };
-      } catch (cause) {
-        throw new ParseError(`value does not match its writer schema ${schemaId}`, { cause });
-      }
+      const known = ready.get(schemaId);
+      if (known !== undefined) return decodeWith(schemaId, known, buffer);
+      return compiled(schemaId).then((fetched) => decodeWith(schemaId, fetched, buffer));
+    },
+    resolve(buffer) {
+      const schemaId = readSchemaId(buffer);
+      const known = ready.get(schemaId);
+      if (known !== undefined) return new EncodedAvro(schemaId, known.schema, known.type, buffer);
+      return compiled(schemaId).then(
+        (fetched) => new EncodedAvro(schemaId, fetched.schema, fetched.type, buffer),
+      );
     },
   };
 };

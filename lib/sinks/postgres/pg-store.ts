@@ -110,14 +110,9 @@ export const createPgTableStore = (pool: Pool, settings: DdlSettings): TableStor
   };
 };
 
-const copyRows = async (client: PoolClient, sql: string, rows: string[]): Promise<void> => {
+const copyRows = async (client: PoolClient, sql: string, data: Buffer[]): Promise<void> => {
   const stream = client.query(copyFrom(sql));
-  // Rows go in slices so a large chunk is not concatenated into one huge string.
-  const slices = function* () {
-    for (let start = 0; start < rows.length; start += 1000)
-      yield `${rows.slice(start, start + 1000).join('\n')}\n`;
-  };
-  await pipeline(Readable.from(slices()), stream);
+  await pipeline(Readable.from(data), stream);
 };
 
 /**
@@ -128,7 +123,7 @@ const copyRows = async (client: PoolClient, sql: string, rows: string[]): Promis
 const runChunk = async <R>(
   client: PoolClient,
   chunk: WriteChunk<R>,
-  rows: string[],
+  data: Buffer[],
   staged: Set<string>,
 ): Promise<void> => {
   const { statements } = chunk;
@@ -139,9 +134,11 @@ const runChunk = async <R>(
       await client.query(statements.cleanup);
     staged.add(statements.prepare);
   }
-  await copyRows(client, statements.copy, rows);
+  await copyRows(client, statements.copy, data);
   if (statements.merge !== undefined) await client.query(statements.merge);
 };
+
+const NEWLINE = Buffer.from('\n');
 
 const isUndefinedTable = (error: unknown) => (error as { code?: unknown } | null)?.code === '42P01';
 const isUniqueViolation = (error: unknown) => (error as { code?: unknown } | null)?.code === '23505';
@@ -151,7 +148,7 @@ const tryOptimistic = async <R>(client: PoolClient, chunk: WriteChunk<R>): Promi
   if (chunk.statements.optimistic === undefined) return false;
   await client.query('SAVEPOINT medstream_optimistic');
   try {
-    await copyRows(client, chunk.statements.optimistic, chunk.rows);
+    await copyRows(client, chunk.statements.optimistic, chunk.rows.data());
     await client.query('RELEASE SAVEPOINT medstream_optimistic');
     return true;
   } catch (error) {
@@ -177,7 +174,8 @@ export const createPgChunkWriter = (pool: Pool, tables?: Pick<TableStore, 'forge
         for (const chunk of chunks) {
           await client.query('SAVEPOINT medstream_chunk');
           try {
-            if (!(await tryOptimistic(client, chunk))) await runChunk(client, chunk, chunk.rows, staged);
+            if (!(await tryOptimistic(client, chunk)))
+              await runChunk(client, chunk, chunk.rows.data(), staged);
             await client.query('RELEASE SAVEPOINT medstream_chunk');
             continue;
           } catch (error) {
@@ -200,10 +198,10 @@ export const createPgChunkWriter = (pool: Pool, tables?: Pick<TableStore, 'forge
               code: (error as { code?: string }).code,
             });
           }
-          for (const [index, row] of chunk.rows.entries()) {
+          for (let index = 0; index < chunk.rows.length; index += 1) {
             await client.query('SAVEPOINT medstream_row');
             try {
-              await runChunk(client, chunk, [row], staged);
+              await runChunk(client, chunk, [chunk.rows.lineAt(index), NEWLINE], staged);
               await client.query('RELEASE SAVEPOINT medstream_row');
             } catch (error) {
               if (!isDataError(error)) throw error;

@@ -3,10 +3,11 @@ import { isRetryable, SchemaError } from '../../errors';
 import type { RecordFailure } from '../../kafka/records';
 import { INSERT_MODE, PK_MODE, type SinkConnectorConfig, subscribesTo, tableNameOf } from './config';
 import { type ConnectSchema, toConnectSchema } from './connect-schema';
+import { CopyRows } from './copy-rows';
 import { parseTableRef, type TableRef } from './ddl';
 import { extractFieldsMetadata, type FieldsMetadata, type SinkField } from './fields';
+import { createRowWriter, type RowWriter } from './row-writer';
 import { CHUNK_KIND, type ChunkKind, planWriteStatements, type WriteStatements } from './statements';
-import { copyCellWriterFor } from './values';
 
 /** The part of a decoded Kafka record the sink reads. */
 export type SinkRecord = {
@@ -25,8 +26,8 @@ export type WriteChunk<R> = {
   table: TableRef;
   kind: ChunkKind;
   statements: WriteStatements;
-  /** COPY text lines, one per row. */
-  rows: string[];
+  /** The rows, as COPY text. */
+  rows: CopyRows;
   /** The records each row stands for (several when later records replaced earlier ones). */
   sources: R[][];
 };
@@ -56,10 +57,10 @@ type Planned = {
   kind: ChunkKind;
   fields: FieldsMetadata;
   columns: SinkField[];
-  /** One COPY-cell writer per column, built once per plan. */
-  cells: ((record: SinkRecord) => string)[];
-  /** Indexes of the key columns in `columns`. */
-  keyIndexes: number[];
+  /** Makes the plan's rows: transcoded from Avro bytes, or from decoded values. */
+  rows: RowWriter;
+  /** The writer statements of this plan's chunks. */
+  statements: WriteStatements;
 };
 
 const PK_MODE_NAME = {
@@ -84,24 +85,6 @@ const invalidRecordMessage = (
       ? `${record.value === null ? 'null' : 'non-null'} value and ${record.valueSchema === undefined ? 'null' : 'non-null'} value schema`
       : `${record.key === null ? 'null' : 'non-null'} key and ${record.keySchema === undefined ? 'null' : 'non-null'} key schema`;
   return `Sink connector '${config.name}' is configured with 'delete.enabled=${config.deleteEnabled}' and 'pk.mode=${PK_MODE_NAME[config.pkMode]}' and therefore requires records with ${requirement}, but found record at (topic='${record.topic}',partition=${record.partition},offset=${record.offset},timestamp=${record.timestamp}) with a ${found}.`;
-};
-
-const valueAt = (field: SinkField, record: SinkRecord): unknown => {
-  const { source } = field;
-  switch (source.from) {
-    case 'kafka':
-      return source.coordinate === 'topic'
-        ? record.topic
-        : source.coordinate === 'partition'
-          ? record.partition
-          : record.offset;
-    case 'key':
-      return source.path === undefined
-        ? record.key
-        : (record.key as Record<string, unknown> | null)?.[source.path];
-    case 'value':
-      return (record.value as Record<string, unknown> | null)?.[source.path];
-  }
 };
 
 /**
@@ -163,14 +146,47 @@ export const createPostgresSink = (
       const fields = extractFieldsMetadata(tableName, config, keySchema, valueSchema);
       const kind = tombstone ? CHUNK_KIND.delete : CHUNK_KIND.write;
       const columns = tombstone ? fields.allFields.filter((field) => field.isPrimaryKey) : fields.allFields;
-      const cells = columns.map((field) => {
-        const write = copyCellWriterFor(field.schema);
-        return (row: SinkRecord) => write(valueAt(field, row));
-      });
-      const keyIndexes = columns.flatMap((field, index) => (field.isPrimaryKey ? [index] : []));
-      planned = { table, kind, fields, columns, cells, keyIndexes };
+      // Upserts, updates and deletes keep the last record per key within a chunk, as a set-based
+      // statement cannot touch one row twice; plain inserts keep every row.
+      // (Under pk.mode kafka every record of a batch has its own key, so there is nothing to fold.)
+      const deduplicate =
+        kind === CHUNK_KIND.delete ||
+        (config.insertMode !== INSERT_MODE.insert && config.pkMode !== PK_MODE.kafka);
+      const keyed = columns.some((field) => field.isPrimaryKey);
+      planned = {
+        table,
+        kind,
+        fields,
+        columns,
+        rows: createRowWriter(columns, deduplicate && keyed),
+        statements: planWriteStatements({
+          table,
+          columns,
+          kind,
+          insertMode: config.insertMode,
+          pkMode: config.pkMode,
+          quote: config.quoteIdentifiers,
+        }),
+      };
       byTable.set(cacheKey, planned);
     }
+    return planned;
+  };
+
+  // Records of a batch mostly share one plan: the last one is checked before the caches.
+  let last: { record: SinkRecord; tableName: string; tombstone: boolean; planned: Planned } | undefined;
+  const cachedPlanOf = (record: SinkRecord, tableName: string, tombstone: boolean): Planned => {
+    if (
+      last !== undefined &&
+      last.tableName === tableName &&
+      last.tombstone === tombstone &&
+      last.record.keySchema === record.keySchema &&
+      last.record.valueSchema === record.valueSchema
+    ) {
+      return last.planned;
+    }
+    const planned = planOf(record, tableName, tombstone);
+    last = { record, tableName, tombstone, planned };
     return planned;
   };
 
@@ -207,46 +223,28 @@ export const createPostgresSink = (
           ) {
             throw new SchemaError(invalidRecordMessage(config, record, 'key'));
           }
-          const planned = planOf(record, tableName, tombstone);
-          const cells = planned.cells.map((write) => write(record));
-          const row = cells.join('\t');
+          const planned = cachedPlanOf(record, tableName, tombstone);
+          const rowKey = planned.rows.read(record);
           let chunk = chunks.at(-1);
           if (chunk === undefined || chunk.planned !== planned || chunk.rows.length >= config.batchSize) {
             chunk = {
               table: planned.table,
               kind: planned.kind,
-              statements: planWriteStatements({
-                table: planned.table,
-                columns: planned.columns,
-                kind: planned.kind,
-                insertMode: config.insertMode,
-                pkMode: config.pkMode,
-                quote: config.quoteIdentifiers,
-              }),
-              rows: [],
+              statements: planned.statements,
+              rows: new CopyRows(),
               sources: [],
               planned,
               index: new Map(),
             };
             chunks.push(chunk);
           }
-          // Upserts, updates and deletes keep the last record per key within a chunk, as a set-based
-          // statement cannot touch one row twice; plain inserts keep every row.
-          // (Under pk.mode kafka every record of a batch has its own key, so there is nothing to fold.)
-          const deduplicate =
-            planned.kind === CHUNK_KIND.delete ||
-            (config.insertMode !== INSERT_MODE.insert && config.pkMode !== PK_MODE.kafka);
-          const rowKey =
-            deduplicate && planned.fields.keyFieldNames.length > 0
-              ? planned.keyIndexes.map((index) => cells[index]).join('\t')
-              : undefined;
           const existing = rowKey === undefined ? undefined : chunk.index.get(rowKey);
           if (existing !== undefined) {
-            chunk.rows[existing] = row;
+            planned.rows.emit(chunk.rows, existing);
             chunk.sources[existing]?.push(record);
           } else {
-            if (rowKey !== undefined) chunk.index.set(rowKey, chunk.rows.length);
-            chunk.rows.push(row);
+            const index = planned.rows.emit(chunk.rows, -1);
+            if (rowKey !== undefined) chunk.index.set(rowKey, index);
             chunk.sources.push([record]);
           }
         } catch (error) {

@@ -12,10 +12,29 @@ const toMillis = (value: unknown): number => {
   throw new ParseError(`expected a time value, got ${typeof value}`);
 };
 
+const PAD2 = Array.from({ length: 60 }, (_, index) => pad(index));
+const PAD3 = Array.from({ length: 1000 }, (_, index) => pad(index, 3));
+/** Years 1970 to 9999: the range where the fast formatter below equals toISOString. */
+const FAST_TIMESTAMPS_END = 253_402_300_800_000;
+// Readings of one batch share a day: its text is computed once.
+let cachedDay = Number.NaN;
+let cachedDayText = '';
+
 /** `YYYY-MM-DD HH:MM:SS.mmm` in UTC (the JDBC sink's db.timezone=UTC). */
 export const formatTimestamp = (value: unknown): string => {
-  const iso = new Date(toMillis(value)).toISOString();
-  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
+  const millis = toMillis(value);
+  if (!(Number.isInteger(millis) && millis >= 0 && millis < FAST_TIMESTAMPS_END)) {
+    const iso = new Date(millis).toISOString();
+    return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
+  }
+  const day = Math.floor(millis / DAY_MS);
+  if (day !== cachedDay) {
+    cachedDayText = new Date(day * DAY_MS).toISOString().slice(0, 10);
+    cachedDay = day;
+  }
+  const ofDay = millis - day * DAY_MS;
+  const seconds = Math.floor(ofDay / 1000);
+  return `${cachedDayText} ${PAD2[Math.floor(seconds / 3600)]}:${PAD2[Math.floor(seconds / 60) % 60]}:${PAD2[seconds % 60]}.${PAD3[ofDay % 1000]}`;
 };
 
 /** Avro `date` is days since the epoch. */
@@ -103,11 +122,21 @@ export const toSqlText = (schema: ConnectSchema, value: unknown): string => {
 /** NULL in PostgreSQL's COPY text format. */
 export const COPY_NULL = '\\N';
 
+const COPY_SPECIAL = /[\\\n\r\t]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what this looks for.
+const COPY_SPECIAL_OR_NUL = /[\\\n\r\t\u0000]/;
+
 /** Escapes one cell for COPY ... FROM STDIN (text format). */
 export const escapeCopyText = (text: string): string =>
-  text.replace(/[\\\n\r\t]/g, (char) =>
-    char === '\\' ? '\\\\' : char === '\n' ? '\\n' : char === '\r' ? '\\r' : '\\t',
-  );
+  COPY_SPECIAL.test(text)
+    ? text.replace(/[\\\n\r\t]/g, (char) =>
+        char === '\\' ? '\\\\' : char === '\n' ? '\\n' : char === '\r' ? '\\r' : '\\t',
+      )
+    : text;
+
+/** A string as one COPY cell: NULs stripped (text cannot hold them), specials escaped. */
+const stringCell = (text: string): string =>
+  COPY_SPECIAL_OR_NUL.test(text) ? escapeCopyText(text.replaceAll('\u0000', '')) : text;
 
 /** A value as one COPY cell. */
 export const toCopyCell = (schema: ConnectSchema, value: unknown): string =>
@@ -133,11 +162,16 @@ export const copyCellWriterFor = (schema: ConnectSchema): ((value: unknown) => s
         };
       case 'BOOLEAN':
         return (value) => (value === null || value === undefined ? COPY_NULL : value ? 't' : 'f');
+      case 'FLOAT32':
+      case 'FLOAT64':
+        // String() spells NaN and ±Infinity as PostgreSQL reads them.
+        return (value) => {
+          if (value === null || value === undefined) return COPY_NULL;
+          if (typeof value !== 'number') throw new ParseError(`expected a number, got ${typeof value}`);
+          return String(value);
+        };
       case 'STRING':
-        return (value) =>
-          value === null || value === undefined
-            ? COPY_NULL
-            : escapeCopyText(String(value).replaceAll('\u0000', ''));
+        return (value) => (value === null || value === undefined ? COPY_NULL : stringCell(String(value)));
     }
   }
   return needsEscape

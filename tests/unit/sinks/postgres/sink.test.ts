@@ -1,5 +1,8 @@
+import avro from 'avsc';
+import { type AvroSchema, EncodedAvro, writeWireFormat } from '../../../../lib/avro/registry';
 import { SchemaError, UnavailableError } from '../../../../lib/errors';
 import { parseSinkConnectorConfig } from '../../../../lib/sinks/postgres/config';
+import { CopyRows } from '../../../../lib/sinks/postgres/copy-rows';
 import type { SinkField } from '../../../../lib/sinks/postgres/fields';
 import { createPostgresSink, type SinkRecord, type WriteChunk } from '../../../../lib/sinks/postgres/sink';
 
@@ -13,17 +16,32 @@ const VALUE = {
   ],
 };
 
+// Records reach the sink decoded (values from any decoder) or still encoded (the Avro hot path):
+// every test runs with both, and both must write the same rows.
+const KEY_TYPE = avro.Type.forSchema(KEY as avro.Schema);
+const VALUE_TYPE = avro.Type.forSchema(VALUE as avro.Schema);
+const encoded = (schemaId: number, schema: AvroSchema, type: avro.Type, datum: unknown) =>
+  new EncodedAvro(schemaId, schema, type, writeWireFormat(schemaId, type.toBuffer(datum)));
+
 let offset = 0;
-const record = (id: string, hr: number | null, topic = 'biometrics_icu'): SinkRecord => ({
-  topic,
-  partition: 0,
-  offset: offset++,
-  timestamp: 1,
-  key: { id },
-  value: hr === null ? null : { id, hr },
-  keySchema: KEY,
-  ...(hr === null ? {} : { valueSchema: VALUE }),
-});
+let encode = false;
+const record = (id: string, hr: number | null, topic = 'biometrics_icu'): SinkRecord => {
+  const value = hr === null ? null : { id, hr };
+  return {
+    topic,
+    partition: 0,
+    offset: offset++,
+    timestamp: 1,
+    key: encode ? encoded(1, KEY, KEY_TYPE, { id }) : { id },
+    value: encode && value !== null ? encoded(2, VALUE, VALUE_TYPE, value) : value,
+    keySchema: KEY,
+    ...(hr === null ? {} : { valueSchema: VALUE }),
+  };
+};
+
+/** A chunk's rows as COPY lines, in the order they are written. */
+const lines = (rows: CopyRows): string[] =>
+  Buffer.concat(rows.data()).toString('utf8').split('\n').slice(0, -1);
 
 const fakes = () => {
   const ensured: { table: string; fields: string[] }[] = [];
@@ -53,7 +71,14 @@ const connector = (extra: Record<string, string> = {}) =>
     ...extra,
   });
 
-describe('createPostgresSink', () => {
+describe.each([
+  ['decoded', false],
+  ['encoded', true],
+])('createPostgresSink (%s records)', (_name, encoding) => {
+  beforeEach(() => {
+    encode = encoding;
+  });
+
   it('writes a batch as one chunk per table and schema, in record order', async () => {
     const ports = fakes();
     const sink = createPostgresSink(connector({ 'pk.mode': 'kafka' }), ports);
@@ -68,7 +93,7 @@ describe('createPostgresSink', () => {
       ['biometrics_ward2', 1],
     ]);
     expect(ports.ensured.map((call) => call.table)).toEqual(['biometrics_icu', 'biometrics_ward2']);
-    expect(ports.written[0]?.rows[0]).toMatch(/^biometrics_icu\t0\t\d+\ta\t1$/);
+    expect(lines(ports.written[0]?.rows ?? new CopyRows())[0]).toMatch(/^biometrics_icu\t0\t\d+\ta\t1$/);
   });
 
   it('skips topics the connector does not subscribe to', async () => {
@@ -100,7 +125,7 @@ describe('createPostgresSink', () => {
       record('a', null),
       record('a', 4),
     ]);
-    expect(ports.written.map((chunk) => [chunk.kind, chunk.rows])).toEqual([
+    expect(ports.written.map((chunk) => [chunk.kind, lines(chunk.rows)])).toEqual([
       ['write', ['a\t2', 'b\t3']],
       ['delete', ['a']],
       ['write', ['a\t4']],

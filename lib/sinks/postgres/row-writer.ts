@@ -1,0 +1,148 @@
+import { BODY_OFFSET, EncodedAvro } from '../../avro/registry';
+import { CopyRows } from './copy-rows';
+import type { SinkField } from './fields';
+import { compileTranscoder, type Transcoder, type WantedField } from './transcode';
+import { copyCellWriterFor } from './values';
+
+/** The part of a Kafka record a row is made of (key and value decoded, or still encoded Avro). */
+export type RowSource = {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: unknown | null;
+  value: unknown | null;
+};
+
+/**
+ * Turns records into COPY rows for one plan (columns in table order). Two steps, so the sink can
+ * look a row's key up before placing it: `read` takes the record's cells (and returns the key
+ * cells, joined, when rows are folded by key); `emit` appends them as a row.
+ */
+export type RowWriter = {
+  read(record: RowSource): string | undefined;
+  emit(rows: CopyRows, replace: number): number;
+};
+
+const TAB = 0x09;
+
+type Cell = (record: RowSource, key: unknown, value: unknown) => string;
+
+/** A column's COPY cell from decoded values. */
+const decodedCellOf = (field: SinkField): Cell => {
+  const write = copyCellWriterFor(field.schema);
+  const { source } = field;
+  switch (source.from) {
+    case 'kafka':
+      return source.coordinate === 'topic'
+        ? (record) => write(record.topic)
+        : source.coordinate === 'partition'
+          ? (record) => write(record.partition)
+          : (record) => write(record.offset);
+    case 'key': {
+      const { path } = source;
+      return path === undefined
+        ? (_record, key) => write(key)
+        : (_record, key) => write((key as Record<string, unknown> | null)?.[path]);
+    }
+    case 'value': {
+      const { path } = source;
+      return (_record, _key, value) => write((value as Record<string, unknown> | null)?.[path]);
+    }
+  }
+};
+
+const decoded = (datum: unknown): unknown => (datum instanceof EncodedAvro ? datum.decode() : datum);
+
+/**
+ * Creates the row writer of a plan. Records whose Avro key and value are still encoded are
+ * transcoded straight into COPY bytes; others (values decoded upstream, or a schema with a column
+ * the transcoder does not handle) go through the decoded values and `toCopyCell`'s converters.
+ */
+export const createRowWriter = (columns: readonly SinkField[], foldByKey: boolean): RowWriter => {
+  const cellsOf = columns.map(decodedCellOf);
+  const keyIndexes = columns.flatMap((field, index) => (field.isPrimaryKey ? [index] : []));
+  const cells: string[] = [];
+
+  const valueFields = new Map<string, WantedField>();
+  const keyFields = new Map<string, WantedField>();
+  let wholeKey: WantedField | undefined;
+  columns.forEach((field, slot) => {
+    const { source } = field;
+    if (source.from === 'value') valueFields.set(source.path, { slot, schema: field.schema });
+    else if (source.from === 'key') {
+      if (source.path === undefined) wholeKey = { slot, schema: field.schema };
+      else keyFields.set(source.path, { slot, schema: field.schema });
+    }
+  });
+  const readsKey = wholeKey !== undefined || keyFields.size > 0;
+  const readsValue = valueFields.size > 0;
+  const keyWanted = wholeKey === undefined ? { fields: keyFields } : { whole: wholeKey };
+
+  // Compiled for the first encoded record (all records of a plan share their writer schemas);
+  // null: cannot be transcoded.
+  let keyTranscoder: Transcoder | null | undefined;
+  let valueTranscoder: Transcoder | null | undefined;
+  const scratch = new CopyRows();
+  const slots = new Int32Array(2 * columns.length);
+  let transcoded = false;
+  let current: RowSource | undefined;
+
+  const transcode = (record: RowSource): boolean => {
+    const { key, value } = record;
+    if (readsKey) {
+      if (!(key instanceof EncodedAvro)) return false;
+      if (keyTranscoder === undefined) keyTranscoder = compileTranscoder(key.type, keyWanted) ?? null;
+      if (keyTranscoder === null) return false;
+    }
+    if (readsValue) {
+      if (!(value instanceof EncodedAvro)) return false;
+      if (valueTranscoder === undefined)
+        valueTranscoder = compileTranscoder(value.type, { fields: valueFields }) ?? null;
+      if (valueTranscoder === null) return false;
+    }
+    scratch.clear();
+    if (readsKey) keyTranscoder?.((key as EncodedAvro).bytes, BODY_OFFSET, scratch, slots);
+    if (readsValue) valueTranscoder?.((value as EncodedAvro).bytes, BODY_OFFSET, scratch, slots);
+    return true;
+  };
+
+  const slotText = (index: number): string =>
+    scratch.textAt(slots[2 * index] as number, slots[2 * index + 1] as number);
+  const cellText = (record: RowSource, index: number): string => {
+    if (!transcoded) return cells[index] as string;
+    const field = columns[index] as SinkField;
+    return field.source.from === 'kafka' ? (cellsOf[index] as Cell)(record, null, null) : slotText(index);
+  };
+  const rowKeyOf = (record: RowSource): string => {
+    let rowKey = '';
+    for (const index of keyIndexes) rowKey += `${cellText(record, index)}\t`;
+    return rowKey;
+  };
+
+  return {
+    read(record) {
+      current = record;
+      transcoded = transcode(record);
+      if (transcoded) return foldByKey ? rowKeyOf(record) : undefined;
+      const key = decoded(record.key);
+      const value = decoded(record.value);
+      cells.length = 0;
+      for (const cell of cellsOf) cells.push(cell(record, key, value));
+      return foldByKey ? rowKeyOf(record) : undefined;
+    },
+    emit(rows, replace) {
+      const record = current as RowSource;
+      rows.begin(replace);
+      for (let index = 0; index < columns.length; index += 1) {
+        if (index > 0) rows.byte(TAB);
+        const { source } = columns[index] as SinkField;
+        if (!transcoded) rows.escaped(cells[index] as string);
+        else if (source.from !== 'kafka')
+          rows.appendFrom(scratch, slots[2 * index] as number, slots[2 * index + 1] as number);
+        else if (source.coordinate === 'topic') rows.text(record.topic);
+        else rows.integer(source.coordinate === 'partition' ? record.partition : record.offset);
+      }
+      return rows.end();
+    },
+  };
+};

@@ -1,0 +1,345 @@
+import type avro from 'avsc';
+import { ParseError } from '../../errors';
+import { type ConnectSchema, LOGICAL } from './connect-schema';
+import type { CopyRows } from './copy-rows';
+import { decimalToString, formatDate, formatTime, formatTimestamp } from './values';
+
+/**
+ * Avro binary → COPY text, without building the JavaScript value: the hot path of the sink.
+ *
+ * Each column's cell is written exactly as `toCopyCell(columnSchema, avscDecodedValue)` would
+ * write it (tests/unit/sinks/postgres/transcode.test.ts holds the two side by side); a schema with
+ * a column this module cannot transcode (arrays, maps, structs) is not compiled, and the sink falls
+ * back to decoding the record.
+ */
+
+/** avsc's union types (wrapped or not) list their branches. */
+type UnionType = { types: avro.Type[] };
+
+/** Where a datum is read from: the buffer, the read position (advanced), and the datum's end. */
+type Cursor = { bytes: Buffer; position: number };
+
+/** Reads one datum and writes its cell. */
+type CellReader = (cursor: Cursor, out: CopyRows) => void;
+/** Reads one datum and discards it. */
+type Skipper = (cursor: Cursor) => void;
+
+/** A column to transcode: its number among the row's slots and its Connect schema. */
+export type WantedField = { slot: number; schema: ConnectSchema };
+
+/**
+ * Transcodes one datum (a record, or a primitive key) starting at `offset`: each wanted field's
+ * cell is written to `out`, and its byte range to `slots` (start at 2·slot, end at 2·slot + 1).
+ * Throws ParseError when the bytes do not match the schema (truncated, trailing data, bad index).
+ */
+export type Transcoder = (bytes: Buffer, offset: number, out: CopyRows, slots: Int32Array) => void;
+
+const invalid = (what: string): ParseError => new ParseError(`Avro data does not match its schema: ${what}`);
+
+const LONG_LIMIT = 9_007_199_254_740_990;
+
+/** Avro's zig-zag varint as a JavaScript number; beyond 2^53 it refuses, as avsc's long does. */
+const readLong = (cursor: Cursor): number => {
+  const { bytes } = cursor;
+  let position = cursor.position;
+  let byte = bytes[position++];
+  if (byte === undefined) throw invalid('truncated');
+  let low = byte & 0x7f;
+  let shift = 7;
+  // 28 bits fit a 32-bit integer; longer varints continue in floating point (exact up to 2^53).
+  while (byte & 0x80 && shift < 28) {
+    byte = bytes[position++];
+    if (byte === undefined) throw invalid('truncated');
+    low |= (byte & 0x7f) << shift;
+    shift += 7;
+  }
+  if (!(byte & 0x80)) {
+    cursor.position = position;
+    return (low >>> 1) ^ -(low & 1);
+  }
+  let value = low;
+  let scale = 2 ** 28;
+  do {
+    byte = bytes[position++];
+    if (byte === undefined) throw invalid('truncated');
+    value += (byte & 0x7f) * scale;
+    scale *= 128;
+  } while (byte & 0x80);
+  cursor.position = position;
+  const decoded = value % 2 ? -(value + 1) / 2 : value / 2;
+  // avsc's bound for a long it will decode (2^53 − 2): the same records fail either way.
+  if (!(decoded >= -LONG_LIMIT && decoded <= LONG_LIMIT)) throw invalid('potential precision loss');
+  return decoded;
+};
+
+/** The byte range of a length-prefixed datum (bytes, string). */
+const readRange = (cursor: Cursor): [number, number] => {
+  const length = readLong(cursor);
+  const start = cursor.position;
+  const end = start + length;
+  if (length < 0 || end > cursor.bytes.length) throw invalid('truncated');
+  cursor.position = end;
+  return [start, end];
+};
+
+const advance = (cursor: Cursor, length: number): number => {
+  const start = cursor.position;
+  if (start + length > cursor.bytes.length) throw invalid('truncated');
+  cursor.position = start + length;
+  return start;
+};
+
+const NULL_CELL = '\\N';
+
+const DAY_MS = 86_400_000;
+/** Years 1970 to 9999: where digits written here equal formatTimestamp's text. */
+const FAST_TIMESTAMPS_END = 253_402_300_800_000;
+let cachedDay = Number.NaN;
+let cachedDayText = '';
+
+/** Two or three decimal digits. */
+const digits = (out: CopyRows, value: number, count: 2 | 3): void => {
+  if (count === 3) out.byte(0x30 + Math.floor(value / 100));
+  out.byte(0x30 + (Math.floor(value / 10) % 10));
+  out.byte(0x30 + (value % 10));
+};
+
+/** A timestamp-millis cell (`YYYY-MM-DD HH:MM:SS.mmm`, UTC) without building its text. */
+const writeTimestamp = (millis: number, out: CopyRows): void => {
+  if (!(millis >= 0 && millis < FAST_TIMESTAMPS_END)) {
+    out.ascii(formatTimestamp(millis));
+    return;
+  }
+  const day = Math.floor(millis / DAY_MS);
+  if (day !== cachedDay) {
+    cachedDayText = formatTimestamp(day * DAY_MS).slice(0, 11);
+    cachedDay = day;
+  }
+  out.ascii(cachedDayText);
+  const ofDay = millis - day * DAY_MS;
+  const seconds = Math.floor(ofDay / 1000);
+  digits(out, Math.floor(seconds / 3600), 2);
+  out.byte(0x3a);
+  digits(out, Math.floor(seconds / 60) % 60, 2);
+  out.byte(0x3a);
+  digits(out, seconds % 60, 2);
+  out.byte(0x2e);
+  digits(out, ofDay % 1000, 3);
+};
+
+/** A skipper for any Avro type (fields a row does not use). */
+const skipperOf = (type: avro.Type): Skipper => {
+  const { typeName } = type;
+  switch (typeName) {
+    case 'null':
+      return () => undefined;
+    case 'boolean':
+      return (cursor) => void advance(cursor, 1);
+    case 'int':
+    case 'long':
+    case 'enum':
+      return (cursor) => void readLong(cursor);
+    case 'float':
+      return (cursor) => void advance(cursor, 4);
+    case 'double':
+      return (cursor) => void advance(cursor, 8);
+    case 'bytes':
+    case 'string':
+      return (cursor) => void readRange(cursor);
+    case 'fixed': {
+      const size = (type as avro.types.FixedType).size;
+      return (cursor) => void advance(cursor, size);
+    }
+    case 'array':
+    case 'map': {
+      const items =
+        typeName === 'array'
+          ? skipperOf((type as avro.types.ArrayType).itemsType)
+          : (
+              (skipValue: Skipper): Skipper =>
+              (cursor) => {
+                readRange(cursor);
+                skipValue(cursor);
+              }
+            )(skipperOf((type as avro.types.MapType).valuesType));
+      return (cursor) => {
+        for (;;) {
+          let count = readLong(cursor);
+          if (count === 0) return;
+          if (count < 0) {
+            // A negative count is followed by the block's size in bytes.
+            count = -count;
+            readLong(cursor);
+          }
+          if (count > cursor.bytes.length) throw invalid('block count beyond the data');
+          for (let index = 0; index < count; index += 1) items(cursor);
+        }
+      };
+    }
+    case 'record':
+    case 'error': {
+      // Built lazily: a recursive record type refers to itself.
+      let fields: Skipper[] | undefined;
+      return (cursor) => {
+        fields ??= (type as avro.types.RecordType).fields.map((field) => skipperOf(field.type));
+        for (const skip of fields) skip(cursor);
+      };
+    }
+    default: {
+      if (typeName.startsWith('union')) {
+        const branches = (type as unknown as UnionType).types.map(skipperOf);
+        return (cursor) => {
+          const branch = branches[readLong(cursor)];
+          if (branch === undefined) throw invalid('union branch out of range');
+          branch(cursor);
+        };
+      }
+      throw new ParseError(`no Avro skipper for ${typeName}`);
+    }
+  }
+};
+
+/** The cell reader of a non-null Avro type for a column of Connect schema `schema`, if supported. */
+const valueReaderOf = (type: avro.Type, schema: ConnectSchema): CellReader | undefined => {
+  const { typeName } = type;
+  switch (schema.name) {
+    case LOGICAL.timestamp:
+      return typeName === 'long' ? (cursor, out) => writeTimestamp(readLong(cursor), out) : undefined;
+    case LOGICAL.date:
+      return typeName === 'int' ? (cursor, out) => out.ascii(formatDate(readLong(cursor))) : undefined;
+    case LOGICAL.time:
+      return typeName === 'int' ? (cursor, out) => out.ascii(formatTime(readLong(cursor))) : undefined;
+    case LOGICAL.decimal: {
+      const scale = schema.parameters?.scale ?? 0;
+      if (typeName === 'bytes')
+        return (cursor, out) => {
+          const [start, end] = readRange(cursor);
+          out.ascii(decimalToString(cursor.bytes.subarray(start, end), scale));
+        };
+      if (typeName === 'fixed') {
+        const size = (type as avro.types.FixedType).size;
+        return (cursor, out) => {
+          const start = advance(cursor, size);
+          out.ascii(decimalToString(cursor.bytes.subarray(start, start + size), scale));
+        };
+      }
+      return undefined;
+    }
+  }
+  switch (typeName) {
+    case 'int':
+    case 'long':
+      return (cursor, out) => out.integer(readLong(cursor));
+    case 'float':
+      // String() spells NaN and ±Infinity as PostgreSQL reads them, as toCopyCell does.
+      return (cursor, out) => out.ascii(String(cursor.bytes.readFloatLE(advance(cursor, 4))));
+    case 'double':
+      return (cursor, out) => out.ascii(String(cursor.bytes.readDoubleLE(advance(cursor, 8))));
+    case 'boolean':
+      return (cursor, out) => out.byte(cursor.bytes[advance(cursor, 1)] ? 0x74 : 0x66);
+    case 'string':
+      return (cursor, out) => {
+        const [start, end] = readRange(cursor);
+        out.utf8Bytes(cursor.bytes, start, end);
+      };
+    case 'enum': {
+      const symbols = (type as avro.types.EnumType).symbols;
+      return (cursor, out) => {
+        const symbol = symbols[readLong(cursor)];
+        if (symbol === undefined) throw invalid('enum index out of range');
+        out.text(symbol);
+      };
+    }
+    case 'bytes':
+      return (cursor, out) => {
+        const [start, end] = readRange(cursor);
+        // `\x…` hex, its backslash escaped for COPY.
+        out.ascii(`\\\\x${cursor.bytes.toString('hex', start, end)}`);
+      };
+    case 'fixed': {
+      const size = (type as avro.types.FixedType).size;
+      return (cursor, out) => {
+        const start = advance(cursor, size);
+        out.ascii(`\\\\x${cursor.bytes.toString('hex', start, start + size)}`);
+      };
+    }
+    default:
+      return undefined;
+  }
+};
+
+/** The cell reader of a column's Avro type, nullable unions included, if supported. */
+const cellReaderOf = (type: avro.Type, schema: ConnectSchema): CellReader | undefined => {
+  if (!type.typeName.startsWith('union')) return valueReaderOf(type, schema);
+  const branches = (type as unknown as UnionType).types;
+  if (branches.length !== 2) return undefined;
+  const readers = branches.map((branch) =>
+    branch.typeName === 'null'
+      ? (_cursor: Cursor, out: CopyRows) => out.ascii(NULL_CELL)
+      : valueReaderOf(branch, schema),
+  );
+  const [first, second] = readers;
+  if (first === undefined || second === undefined) return undefined;
+  return (cursor, out) => {
+    const index = readLong(cursor);
+    if (index === 0) first(cursor, out);
+    else if (index === 1) second(cursor, out);
+    else throw invalid('union branch out of range');
+  };
+};
+
+/** Wraps a reader so the cell's byte range lands in its slot. */
+const intoSlot =
+  (read: CellReader, slot: number): CellReader =>
+  (cursor, out) => {
+    const slots = currentSlots;
+    slots[2 * slot] = out.position;
+    read(cursor, out);
+    slots[2 * slot + 1] = out.position;
+  };
+
+// The slots of the datum being transcoded (set per call: readers stay allocation-free).
+let currentSlots: Int32Array = new Int32Array(0);
+
+const finish = (cursor: Cursor): void => {
+  if (cursor.position !== cursor.bytes.length) throw invalid('trailing data');
+};
+
+/**
+ * Compiles a transcoder for a writer schema: a record whose wanted fields are named in `wanted`,
+ * or (with `whole`) a primitive datum that is itself the one wanted column. Undefined when a wanted
+ * field's type cannot be transcoded.
+ */
+export const compileTranscoder = (
+  type: avro.Type,
+  wanted: { fields: ReadonlyMap<string, WantedField> } | { whole: WantedField },
+): Transcoder | undefined => {
+  let steps: CellReader[];
+  if ('whole' in wanted) {
+    const read = cellReaderOf(type, wanted.whole.schema);
+    if (read === undefined) return undefined;
+    steps = [intoSlot(read, wanted.whole.slot)];
+  } else {
+    if (type.typeName !== 'record') return undefined;
+    steps = [];
+    for (const field of (type as avro.types.RecordType).fields) {
+      const column = wanted.fields.get(field.name);
+      if (column === undefined) {
+        const skip = skipperOf(field.type);
+        steps.push((cursor) => skip(cursor));
+        continue;
+      }
+      const read = cellReaderOf(field.type, column.schema);
+      if (read === undefined) return undefined;
+      steps.push(intoSlot(read, column.slot));
+    }
+  }
+  const cursor: Cursor = { bytes: Buffer.alloc(0), position: 0 };
+  return (bytes, offset, out, slots) => {
+    cursor.bytes = bytes;
+    cursor.position = offset;
+    currentSlots = slots;
+    for (const step of steps) step(cursor, out);
+    finish(cursor);
+  };
+};
