@@ -212,7 +212,9 @@ const sinkFor = (connectorOverrides: Record<string, string>) => {
     'batch.size': String(batchSize),
     ...connectorOverrides,
   });
-  const pool = createSinkPool(config.DATABASE_URL, 2);
+  // One connection per partition in flight (each concurrent invocation is its own container in
+  // Lambda, and its own worker under serverless-offline), plus one for DDL.
+  const pool = createSinkPool(config.DATABASE_URL, partitions + 1);
   const tables = createPgTableStore(pool, connector);
   const handler = createSinkHandler({
     connector,

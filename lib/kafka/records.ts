@@ -81,22 +81,42 @@ const decodeField = (
   return decoder(Buffer.from(field, 'base64'));
 };
 
-const toDecodedRecord = (record: KafkaEventRecord, key: Decoded, value: Decoded): DecodedRecord => {
-  const decoded: DecodedRecord = {
-    topic: record.topic,
-    partition: record.partition,
-    offset: Number(record.offset),
-    timestamp: record.timestamp,
-    correlationId: correlationIdOf(record),
-    headers: headersOf(record),
-    key: key.value,
-    value: value.value,
-    source: record,
-  };
-  if (key.schema !== undefined) decoded.keySchema = key.schema;
-  if (value.schema !== undefined) decoded.valueSchema = value.schema;
-  return decoded;
-};
+/** A decoded record; its correlation id and headers are computed when first read (sinks never do). */
+class DecodedKafkaRecord implements DecodedRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly timestamp: number;
+  readonly key: unknown | null;
+  readonly value: unknown | null;
+  readonly keySchema?: AvroSchema;
+  readonly valueSchema?: AvroSchema;
+  private decodedHeaders: Record<string, string> | undefined;
+
+  constructor(
+    readonly source: KafkaEventRecord,
+    key: Decoded,
+    value: Decoded,
+  ) {
+    this.topic = source.topic;
+    this.partition = source.partition;
+    this.offset = Number(source.offset);
+    this.timestamp = source.timestamp;
+    this.key = key.value;
+    this.value = value.value;
+    if (key.schema !== undefined) this.keySchema = key.schema;
+    if (value.schema !== undefined) this.valueSchema = value.schema;
+  }
+
+  get correlationId(): string {
+    return correlationIdOf(this.source);
+  }
+
+  get headers(): Record<string, string> {
+    this.decodedHeaders ??= headersOf(this.source);
+    return this.decodedHeaders;
+  }
+}
 
 /**
  * Decodes every record of an event; records that cannot be decoded are returned as failures.
@@ -116,7 +136,7 @@ export const decodeKafkaEvent = async (
         if (key instanceof Promise) key = await key;
         let value = decodeField(record.value, decoders.value);
         if (value instanceof Promise) value = await value;
-        records.push(toDecodedRecord(record, key, value));
+        records.push(new DecodedKafkaRecord(record, key, value));
       } catch (error) {
         failures.push({ record, error });
       }

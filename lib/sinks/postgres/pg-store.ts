@@ -5,7 +5,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { SchemaError, UnavailableError } from '../../errors';
 import { logger } from '../../logger';
 import { type DdlSettings, type ExistingTable, missingFieldsOf, planTableDdl, type TableRef } from './ddl';
-import type { ChunkWriter, TableStore, WriteChunk } from './sink';
+import { type ChunkWriter, recordsOfRow, type TableStore, type WriteChunk } from './sink';
 import { CHUNK_KIND } from './statements';
 
 /**
@@ -166,7 +166,7 @@ const tryOptimistic = async <R>(client: PoolClient, chunk: WriteChunk<R>): Promi
 export const createPgChunkWriter = (pool: Pool, tables?: Pick<TableStore, 'forget'>): ChunkWriter => ({
   async writeChunks(chunks) {
     return withClient(pool, async (client) => {
-      type Refused = { record: (typeof chunks)[number]['sources'][number][number]; error: unknown };
+      type Refused = { record: (typeof chunks)[number]['records'][number]; error: unknown };
       const refused: Refused[] = [];
       const staged = new Set<string>();
       try {
@@ -209,7 +209,7 @@ export const createPgChunkWriter = (pool: Pool, tables?: Pick<TableStore, 'forge
               const reason = new SchemaError(`${(error as Error).message} (table ${chunk.table.name})`, {
                 cause: error,
               });
-              for (const record of chunk.sources[index] ?? []) refused.push({ record, error: reason });
+              for (const record of recordsOfRow(chunk, index)) refused.push({ record, error: reason });
             }
           }
         }

@@ -28,9 +28,15 @@ export type WriteChunk<R> = {
   statements: WriteStatements;
   /** The rows, as COPY text. */
   rows: CopyRows;
-  /** The records each row stands for (several when later records replaced earlier ones). */
-  sources: R[][];
+  /** Every record the chunk stands for, in record order (a row may stand for several: the last wins). */
+  records: R[];
+  /** The row of each record in `records`. */
+  recordRows: number[];
 };
+
+/** The records a chunk's row stands for. */
+export const recordsOfRow = <R>(chunk: WriteChunk<R>, row: number): R[] =>
+  chunk.records.filter((_record, index) => chunk.recordRows[index] === row);
 
 /** Makes a table fit its fields: cached, DDL under a lock (auto.create / auto.evolve rules). */
 export type TableStore = {
@@ -232,21 +238,18 @@ export const createPostgresSink = (
               kind: planned.kind,
               statements: planned.statements,
               rows: new CopyRows(),
-              sources: [],
+              records: [],
+              recordRows: [],
               planned,
               index: new Map(),
             };
             chunks.push(chunk);
           }
           const existing = rowKey === undefined ? undefined : chunk.index.get(rowKey);
-          if (existing !== undefined) {
-            planned.rows.emit(chunk.rows, existing);
-            chunk.sources[existing]?.push(record);
-          } else {
-            const index = planned.rows.emit(chunk.rows, -1);
-            if (rowKey !== undefined) chunk.index.set(rowKey, index);
-            chunk.sources.push([record]);
-          }
+          const row = planned.rows.emit(chunk.rows, existing ?? -1);
+          if (rowKey !== undefined && existing === undefined) chunk.index.set(rowKey, row);
+          chunk.records.push(record);
+          chunk.recordRows.push(row);
         } catch (error) {
           if (isRetryable(error)) throw error;
           failures.push({ record, error });
@@ -268,8 +271,7 @@ export const createPostgresSink = (
       for (const chunk of chunks) {
         const error = failedPlans.get(chunk.planned);
         if (error === undefined) writable.push(chunk);
-        else
-          for (const sources of chunk.sources) for (const record of sources) failures.push({ record, error });
+        else for (const record of chunk.records) failures.push({ record, error });
       }
 
       const refused = writable.length === 0 ? [] : await ports.writer.writeChunks(writable);
@@ -278,11 +280,11 @@ export const createPostgresSink = (
       let written = 0;
       let deleted = 0;
       for (const chunk of writable) {
-        for (const sources of chunk.sources) {
-          const count = sources.filter((record) => !refusedRecords.has(record)).length;
-          if (chunk.kind === CHUNK_KIND.delete) deleted += count;
-          else written += count;
-        }
+        let count = chunk.records.length;
+        if (refusedRecords.size > 0)
+          count = chunk.records.filter((record) => !refusedRecords.has(record)).length;
+        if (chunk.kind === CHUNK_KIND.delete) deleted += count;
+        else written += count;
       }
       return { written, deleted, skipped, failures };
     },

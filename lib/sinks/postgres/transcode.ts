@@ -72,14 +72,14 @@ const readLong = (cursor: Cursor): number => {
   return decoded;
 };
 
-/** The byte range of a length-prefixed datum (bytes, string). */
-const readRange = (cursor: Cursor): [number, number] => {
+/** Skips a length-prefixed datum (bytes, string); returns where it starts (it ends at `position`). */
+const readRange = (cursor: Cursor): number => {
   const length = readLong(cursor);
   const start = cursor.position;
   const end = start + length;
   if (length < 0 || end > cursor.bytes.length) throw invalid('truncated');
   cursor.position = end;
-  return [start, end];
+  return start;
 };
 
 const advance = (cursor: Cursor, length: number): number => {
@@ -213,7 +213,8 @@ const valueReaderOf = (type: avro.Type, schema: ConnectSchema): CellReader | und
       const scale = schema.parameters?.scale ?? 0;
       if (typeName === 'bytes')
         return (cursor, out) => {
-          const [start, end] = readRange(cursor);
+          const start = readRange(cursor);
+          const end = cursor.position;
           out.ascii(decimalToString(cursor.bytes.subarray(start, end), scale));
         };
       if (typeName === 'fixed') {
@@ -239,7 +240,8 @@ const valueReaderOf = (type: avro.Type, schema: ConnectSchema): CellReader | und
       return (cursor, out) => out.byte(cursor.bytes[advance(cursor, 1)] ? 0x74 : 0x66);
     case 'string':
       return (cursor, out) => {
-        const [start, end] = readRange(cursor);
+        const start = readRange(cursor);
+        const end = cursor.position;
         out.utf8Bytes(cursor.bytes, start, end);
       };
     case 'enum': {
@@ -252,7 +254,8 @@ const valueReaderOf = (type: avro.Type, schema: ConnectSchema): CellReader | und
     }
     case 'bytes':
       return (cursor, out) => {
-        const [start, end] = readRange(cursor);
+        const start = readRange(cursor);
+        const end = cursor.position;
         // `\x…` hex, its backslash escaped for COPY.
         out.ascii(`\\\\x${cursor.bytes.toString('hex', start, end)}`);
       };
