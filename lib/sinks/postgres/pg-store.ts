@@ -110,10 +110,44 @@ export const createPgTableStore = (pool: Pool, settings: DdlSettings): TableStor
   };
 };
 
-const copyRows = async (client: PoolClient, sql: string, data: Buffer[]): Promise<void> => {
-  const stream = client.query(copyFrom(sql));
-  await pipeline(Readable.from(data), stream);
-};
+/**
+ * A connection whose bookkeeping statements (BEGIN, SAVEPOINT, RELEASE...) wait and travel with
+ * the next statement that is awaited, as one multi-statement query: a batch then costs three round
+ * trips (BEGIN…, COPY, …COMMIT) rather than seven. A round trip is not only network: its answer
+ * waits for the event loop, which other partitions' batches keep busy.
+ */
+class Session {
+  private pending: string[] = [];
+
+  constructor(readonly client: PoolClient) {}
+
+  /** Sends `sql` with the next awaited statement. */
+  later(sql: string): void {
+    this.pending.push(sql);
+  }
+
+  /** Runs the pending statements and `sql` (if any) in one round trip. */
+  async query(sql?: string): Promise<void> {
+    if (sql !== undefined) this.pending.push(sql);
+    if (this.pending.length === 0) return;
+    const text = this.pending.join(';\n');
+    this.pending = [];
+    await this.client.query(text);
+  }
+
+  /** COPY ... FROM STDIN of `data`; pending statements are queued ahead of it, not awaited apart. */
+  async copy(sql: string, data: Buffer[]): Promise<void> {
+    const before = this.query();
+    // Handled below: the COPY fails too if they did, and their error is the one to report.
+    before.catch(() => undefined);
+    const copying = pipeline(Readable.from(data), this.client.query(copyFrom(sql)));
+    try {
+      await copying;
+    } finally {
+      await before;
+    }
+  }
+}
 
 /**
  * One chunk: COPY (into the table, or into the staging table and merged from there). A staging
@@ -121,7 +155,7 @@ const copyRows = async (client: PoolClient, sql: string, data: Buffer[]): Promis
  * is reused, since an explicit TRUNCATE per chunk costs a catalog update.
  */
 const runChunk = async <R>(
-  client: PoolClient,
+  session: Session,
   chunk: WriteChunk<R>,
   data: Buffer[],
   staged: Set<string>,
@@ -129,13 +163,13 @@ const runChunk = async <R>(
   const { statements } = chunk;
   if (statements.prepare !== undefined) {
     // Always run (IF NOT EXISTS): a savepoint rollback may have undone the table's creation.
-    await client.query(statements.prepare);
-    if (staged.has(statements.prepare) && statements.cleanup !== undefined)
-      await client.query(statements.cleanup);
+    session.later(statements.prepare);
+    if (staged.has(statements.prepare) && statements.cleanup !== undefined) session.later(statements.cleanup);
     staged.add(statements.prepare);
   }
-  await copyRows(client, statements.copy, data);
-  if (statements.merge !== undefined) await client.query(statements.merge);
+  await session.copy(statements.copy, data);
+  // Awaited here: a merge the database refuses must fail this chunk, not a later statement.
+  if (statements.merge !== undefined) await session.query(statements.merge);
 };
 
 const NEWLINE = Buffer.from('\n');
@@ -144,16 +178,16 @@ const isUndefinedTable = (error: unknown) => (error as { code?: unknown } | null
 const isUniqueViolation = (error: unknown) => (error as { code?: unknown } | null)?.code === '23505';
 
 /** Tries the optimistic direct COPY under its own savepoint; false when a key conflict needs the merge path. */
-const tryOptimistic = async <R>(client: PoolClient, chunk: WriteChunk<R>): Promise<boolean> => {
+const tryOptimistic = async <R>(session: Session, chunk: WriteChunk<R>): Promise<boolean> => {
   if (chunk.statements.optimistic === undefined) return false;
-  await client.query('SAVEPOINT medstream_optimistic');
+  session.later('SAVEPOINT medstream_optimistic');
   try {
-    await copyRows(client, chunk.statements.optimistic, chunk.rows.data());
-    await client.query('RELEASE SAVEPOINT medstream_optimistic');
+    await session.copy(chunk.statements.optimistic, chunk.rows.data());
+    session.later('RELEASE SAVEPOINT medstream_optimistic');
     return true;
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
-    await client.query('ROLLBACK TO SAVEPOINT medstream_optimistic');
+    await session.query('ROLLBACK TO SAVEPOINT medstream_optimistic');
     return false;
   }
 };
@@ -166,21 +200,22 @@ const tryOptimistic = async <R>(client: PoolClient, chunk: WriteChunk<R>): Promi
 export const createPgChunkWriter = (pool: Pool, tables?: Pick<TableStore, 'forget'>): ChunkWriter => ({
   async writeChunks(chunks) {
     return withClient(pool, async (client) => {
+      const session = new Session(client);
       type Refused = { record: (typeof chunks)[number]['records'][number]; error: unknown };
       const refused: Refused[] = [];
       const staged = new Set<string>();
       try {
-        await client.query('BEGIN');
+        session.later('BEGIN');
         for (const chunk of chunks) {
-          await client.query('SAVEPOINT medstream_chunk');
+          session.later('SAVEPOINT medstream_chunk');
           try {
-            if (!(await tryOptimistic(client, chunk)))
-              await runChunk(client, chunk, chunk.rows.data(), staged);
-            await client.query('RELEASE SAVEPOINT medstream_chunk');
+            if (!(await tryOptimistic(session, chunk)))
+              await runChunk(session, chunk, chunk.rows.data(), staged);
+            session.later('RELEASE SAVEPOINT medstream_chunk');
             continue;
           } catch (error) {
             if (!isDataError(error)) throw error;
-            await client.query('ROLLBACK TO SAVEPOINT medstream_chunk');
+            await session.query('ROLLBACK TO SAVEPOINT medstream_chunk');
             // Deleting from a table that was never created deletes nothing.
             if (chunk.kind === CHUNK_KIND.delete && isUndefinedTable(error)) continue;
             if (isUndefinedTable(error)) {
@@ -199,13 +234,13 @@ export const createPgChunkWriter = (pool: Pool, tables?: Pick<TableStore, 'forge
             });
           }
           for (let index = 0; index < chunk.rows.length; index += 1) {
-            await client.query('SAVEPOINT medstream_row');
+            session.later('SAVEPOINT medstream_row');
             try {
-              await runChunk(client, chunk, [chunk.rows.lineAt(index), NEWLINE], staged);
-              await client.query('RELEASE SAVEPOINT medstream_row');
+              await runChunk(session, chunk, [chunk.rows.lineAt(index), NEWLINE], staged);
+              session.later('RELEASE SAVEPOINT medstream_row');
             } catch (error) {
               if (!isDataError(error)) throw error;
-              await client.query('ROLLBACK TO SAVEPOINT medstream_row');
+              await session.query('ROLLBACK TO SAVEPOINT medstream_row');
               const reason = new SchemaError(`${(error as Error).message} (table ${chunk.table.name})`, {
                 cause: error,
               });
@@ -213,7 +248,7 @@ export const createPgChunkWriter = (pool: Pool, tables?: Pick<TableStore, 'forge
             }
           }
         }
-        await client.query('COMMIT');
+        await session.query('COMMIT');
         return refused;
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);

@@ -34,6 +34,9 @@ export type WriteChunk<R> = {
   recordRows: number[];
 };
 
+/** Records turned into rows between two turns of the event loop. */
+const YIELD_EVERY = 2000;
+
 /** The records a chunk's row stands for. */
 export const recordsOfRow = <R>(chunk: WriteChunk<R>, row: number): R[] =>
   chunk.records.filter((_record, index) => chunk.recordRows[index] === row);
@@ -211,7 +214,11 @@ export const createPostgresSink = (
       const chunks: (WriteChunk<R> & { planned: Planned; index: Map<string, number> })[] = [];
       let skipped = 0;
 
-      for (const record of records) {
+      for (let position = 0; position < records.length; position += 1) {
+        const record = records[position] as R;
+        // A batch is turned into rows synchronously, in slices: between them, the event loop
+        // answers the database and broker for other partitions' batches in flight.
+        if (position > 0 && position % YIELD_EVERY === 0) await new Promise(setImmediate);
         const tableName = tableOf(record.topic);
         if (tableName === undefined) {
           skipped += 1;
