@@ -71,6 +71,12 @@ export class CopyRows {
     return index;
   }
 
+  /** Forgets what the row begun last has written (its record failed half way). */
+  abort(): void {
+    if (this.rowStart >= 0) this.size = this.rowStart;
+    this.rowStart = -1;
+  }
+
   /** Room for `bytes` more bytes. */
   reserve(bytes: number): void {
     const needed = this.size + bytes;
@@ -148,16 +154,24 @@ export class CopyRows {
    * as when the string is decoded to text.
    */
   utf8Bytes(source: Buffer, start: number, end: number): void {
+    // One pass copies and looks for what needs the slow paths: non-ASCII, or a COPY special.
+    this.reserve(end - start);
+    const buffer = this.buffer;
+    const from = this.size;
+    let size = from;
+    let special = false;
     for (let index = start; index < end; index += 1) {
       const byte = source[index] as number;
       if (byte >= 0x80) {
         this.text(source.toString('utf8', start, end));
         return;
       }
+      if (byte === BACKSLASH || byte === TAB || byte === NEWLINE || byte === RETURN || byte === NUL)
+        special = true;
+      buffer[size++] = byte;
     }
-    const from = this.size;
-    copyBytes(source, start, end, this);
-    this.escapeFrom(from);
+    this.size = size;
+    if (special) this.escapeFrom(from);
   }
 
   /** Escapes COPY specials among the bytes written since `from` (rare: scanned, then rewritten). */

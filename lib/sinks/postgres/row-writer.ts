@@ -87,6 +87,36 @@ export const createRowWriter = (columns: readonly SinkField[], foldByKey: boolea
   let transcoded = false;
   let current: RowSource | undefined;
 
+  // Rows that are Kafka coordinates then value fields in the writer's order (pk.mode none, kafka
+  // and record_value, unless folded) are transcoded inline: straight into the row, no scratch.
+  const valueColumns = columns.filter((field) => field.source.from === 'value');
+  const kafkaColumns = columns.filter((field) => field.source.from === 'kafka');
+  const inlineLayout =
+    !foldByKey &&
+    !readsKey &&
+    readsValue &&
+    columns.every((field, index) => index < kafkaColumns.length === (field.source.from === 'kafka'));
+  let inlineTranscoder: Transcoder | null | undefined;
+  let inline = false;
+
+  const inlineFor = (value: EncodedAvro): Transcoder | null => {
+    if (inlineTranscoder !== undefined) return inlineTranscoder;
+    const writerOrder = (value.type as unknown as { fields?: { name: string }[] }).fields
+      ?.map((field) => field.name)
+      .filter((name) => valueFields.has(name));
+    const sameOrder =
+      writerOrder !== undefined &&
+      writerOrder.length === valueColumns.length &&
+      writerOrder.every((name, index) => {
+        const source = valueColumns[index]?.source;
+        return source?.from === 'value' && source.path === name;
+      });
+    inlineTranscoder = sameOrder
+      ? (compileTranscoder(value.type, { fields: valueFields, inline: true }) ?? null)
+      : null;
+    return inlineTranscoder;
+  };
+
   const transcode = (record: RowSource): boolean => {
     const { key, value } = record;
     if (readsKey) {
@@ -122,6 +152,9 @@ export const createRowWriter = (columns: readonly SinkField[], foldByKey: boolea
   return {
     read(record) {
       current = record;
+      // Inline rows are transcoded by emit: a record that fails there fails before its row ends.
+      inline = inlineLayout && record.value instanceof EncodedAvro && inlineFor(record.value) !== null;
+      if (inline) return undefined;
       transcoded = transcode(record);
       if (transcoded) return foldByKey ? rowKeyOf(record) : undefined;
       const key = decoded(record.key);
@@ -133,6 +166,23 @@ export const createRowWriter = (columns: readonly SinkField[], foldByKey: boolea
     emit(rows, replace) {
       const record = current as RowSource;
       rows.begin(replace);
+      if (inline) {
+        for (const [index, field] of kafkaColumns.entries()) {
+          if (index > 0) rows.byte(TAB);
+          const { source } = field;
+          if (source.from !== 'kafka') continue;
+          if (source.coordinate === 'topic') rows.text(record.topic);
+          else rows.integer(source.coordinate === 'partition' ? record.partition : record.offset);
+        }
+        if (kafkaColumns.length > 0) rows.byte(TAB);
+        try {
+          inlineTranscoder?.((record.value as EncodedAvro).bytes, BODY_OFFSET, rows, slots);
+        } catch (error) {
+          rows.abort();
+          throw error;
+        }
+        return rows.end();
+      }
       for (let index = 0; index < columns.length; index += 1) {
         if (index > 0) rows.byte(TAB);
         const { source } = columns[index] as SinkField;

@@ -29,7 +29,8 @@ export type WantedField = { slot: number; schema: ConnectSchema };
 
 /**
  * Transcodes one datum (a record, or a primitive key) starting at `offset`: each wanted field's
- * cell is written to `out`, and its byte range to `slots` (start at 2·slot, end at 2·slot + 1).
+ * cell is written to `out`, and its byte range to `slots` (start at 2·slot, end at 2·slot + 1);
+ * compiled `inline`, the cells are written tab-separated in the writer's order and slots unused.
  * Throws ParseError when the bytes do not match the schema (truncated, trailing data, bad index).
  */
 export type Transcoder = (bytes: Buffer, offset: number, out: CopyRows, slots: Int32Array) => void;
@@ -90,6 +91,7 @@ const advance = (cursor: Cursor, length: number): number => {
 };
 
 const NULL_CELL = '\\N';
+const TAB = 0x09;
 
 const DAY_MS = 86_400_000;
 /** Years 1970 to 9999: where digits written here equal formatTimestamp's text. */
@@ -97,12 +99,7 @@ const FAST_TIMESTAMPS_END = 253_402_300_800_000;
 let cachedDay = Number.NaN;
 let cachedDayText = '';
 
-/** Two or three decimal digits. */
-const digits = (out: CopyRows, value: number, count: 2 | 3): void => {
-  if (count === 3) out.byte(0x30 + Math.floor(value / 100));
-  out.byte(0x30 + (Math.floor(value / 10) % 10));
-  out.byte(0x30 + (value % 10));
-};
+const ZERO = 0x30;
 
 /** A timestamp-millis cell (`YYYY-MM-DD HH:MM:SS.mmm`, UTC) without building its text. */
 const writeTimestamp = (millis: number, out: CopyRows): void => {
@@ -118,13 +115,26 @@ const writeTimestamp = (millis: number, out: CopyRows): void => {
   out.ascii(cachedDayText);
   const ofDay = millis - day * DAY_MS;
   const seconds = Math.floor(ofDay / 1000);
-  digits(out, Math.floor(seconds / 3600), 2);
-  out.byte(0x3a);
-  digits(out, Math.floor(seconds / 60) % 60, 2);
-  out.byte(0x3a);
-  digits(out, seconds % 60, 2);
-  out.byte(0x2e);
-  digits(out, ofDay % 1000, 3);
+  const hours = Math.floor(seconds / 3600);
+  const minutes = Math.floor(seconds / 60) % 60;
+  const second = seconds % 60;
+  const milli = ofDay % 1000;
+  out.reserve(12);
+  const buffer = out.bufferForWriting();
+  let at = out.position;
+  buffer[at++] = ZERO + Math.floor(hours / 10);
+  buffer[at++] = ZERO + (hours % 10);
+  buffer[at++] = 0x3a;
+  buffer[at++] = ZERO + Math.floor(minutes / 10);
+  buffer[at++] = ZERO + (minutes % 10);
+  buffer[at++] = 0x3a;
+  buffer[at++] = ZERO + Math.floor(second / 10);
+  buffer[at++] = ZERO + (second % 10);
+  buffer[at++] = 0x2e;
+  buffer[at++] = ZERO + Math.floor(milli / 100);
+  buffer[at++] = ZERO + (Math.floor(milli / 10) % 10);
+  buffer[at++] = ZERO + (milli % 10);
+  out.advanceTo(at);
 };
 
 /** A skipper for any Avro type (fields a row does not use). */
@@ -315,7 +325,9 @@ const finish = (cursor: Cursor): void => {
  */
 export const compileTranscoder = (
   type: avro.Type,
-  wanted: { fields: ReadonlyMap<string, WantedField> } | { whole: WantedField },
+  wanted:
+    | { fields: ReadonlyMap<string, WantedField>; inline?: boolean }
+    | { whole: WantedField; inline?: undefined },
 ): Transcoder | undefined => {
   let steps: CellReader[];
   if ('whole' in wanted) {
@@ -325,6 +337,7 @@ export const compileTranscoder = (
   } else {
     if (type.typeName !== 'record') return undefined;
     steps = [];
+    let cells = 0;
     for (const field of (type as avro.types.RecordType).fields) {
       const column = wanted.fields.get(field.name);
       if (column === undefined) {
@@ -334,7 +347,15 @@ export const compileTranscoder = (
       }
       const read = cellReaderOf(field.type, column.schema);
       if (read === undefined) return undefined;
-      steps.push(intoSlot(read, column.slot));
+      // Inline: the cells go straight into the row, tab-separated, in the writer's field order.
+      if (!wanted.inline) steps.push(intoSlot(read, column.slot));
+      else if (cells === 0) steps.push(read);
+      else
+        steps.push((cursor, out) => {
+          out.byte(TAB);
+          read(cursor, out);
+        });
+      cells += 1;
     }
   }
   const cursor: Cursor = { bytes: Buffer.alloc(0), position: 0 };

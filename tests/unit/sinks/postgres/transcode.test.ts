@@ -258,19 +258,24 @@ describe('transcoding Avro straight into COPY text', () => {
     expect(() => decodedOf(unsafe)).toThrow(ParseError);
   });
 
-  it('leaves a row untouched when its record fails half way', () => {
-    const columns = columnsFor({ 'fields.whitelist': 'id,last' });
+  it('leaves the rows untouched when a record fails half way, and goes on after it', () => {
+    const columns = columnsFor({ 'pk.mode': 'kafka', 'fields.whitelist': 'id,last' });
     const writer = createRowWriter(columns, false);
     const rows = new CopyRows();
     const source = { topic: 't', partition: 0, offset: 0, key: null };
-    writer.read({ ...source, value: encode(TYPE, VALUE, randomValue(createSeededRandom(6), 0)) });
-    const first = writer.emit(rows, -1);
-    const before = rows.lineAt(first).toString();
+    const write = (value: EncodedAvro) => {
+      writer.read({ ...source, value });
+      return writer.emit(rows, -1);
+    };
+    const first = write(
+      encode(TYPE, VALUE, { ...randomValue(createSeededRandom(6), 0), id: 'one', last: 'x' }),
+    );
     const broken = encode(TYPE, VALUE, randomValue(createSeededRandom(7), 1));
-    expect(() =>
-      writer.read({ ...source, value: new EncodedAvro(7, VALUE, TYPE, broken.bytes.subarray(0, 9)) }),
-    ).toThrow(ParseError);
-    expect(rows.length).toBe(1);
-    expect(rows.lineAt(first).toString()).toBe(before);
+    // Cut inside the record: the first field is read, the rest is missing.
+    expect(() => write(new EncodedAvro(7, VALUE, TYPE, broken.bytes.subarray(0, 9)))).toThrow(ParseError);
+    write(encode(TYPE, VALUE, { ...randomValue(createSeededRandom(8), 2), id: 'two', last: 'y' }));
+    expect(rows.length).toBe(2);
+    expect(rows.lineAt(first).toString()).toBe('t\t0\t0\tone\tx');
+    expect(Buffer.concat(rows.data()).toString()).toBe('t\t0\t0\tone\tx\nt\t0\t0\ttwo\ty\n');
   });
 });
