@@ -2,7 +2,7 @@ import type avro from 'avsc';
 import { ParseError } from '../../errors';
 import { type ConnectSchema, LOGICAL } from './connect-schema';
 import type { CopyRows } from './copy-rows';
-import { decimalToString, formatDate, formatTime, formatTimestamp } from './values';
+import { decimalToString, formatDate, formatTime, formatTimestamp, splitTimestamp } from './values';
 
 /**
  * Avro binary → COPY text, without building the JavaScript value: the hot path of the sink.
@@ -93,27 +93,17 @@ const advance = (cursor: Cursor, length: number): number => {
 const NULL_CELL = '\\N';
 const TAB = 0x09;
 
-const DAY_MS = 86_400_000;
-/** Years 1970 to 9999: where digits written here equal formatTimestamp's text. */
-const FAST_TIMESTAMPS_END = 253_402_300_800_000;
-let cachedDay = Number.NaN;
-let cachedDayText = '';
-
 const ZERO = 0x30;
 
 /** A timestamp-millis cell (`YYYY-MM-DD HH:MM:SS.mmm`, UTC) without building its text. */
 const writeTimestamp = (millis: number, out: CopyRows): void => {
-  if (!(millis >= 0 && millis < FAST_TIMESTAMPS_END)) {
+  const split = splitTimestamp(millis);
+  if (split === undefined) {
     out.ascii(formatTimestamp(millis));
     return;
   }
-  const day = Math.floor(millis / DAY_MS);
-  if (day !== cachedDay) {
-    cachedDayText = formatTimestamp(day * DAY_MS).slice(0, 11);
-    cachedDay = day;
-  }
-  out.ascii(cachedDayText);
-  const ofDay = millis - day * DAY_MS;
+  const { dayText, ofDay } = split;
+  out.ascii(dayText);
   const seconds = Math.floor(ofDay / 1000);
   const hours = Math.floor(seconds / 3600);
   const minutes = Math.floor(seconds / 60) % 60;

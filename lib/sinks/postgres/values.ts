@@ -14,27 +14,37 @@ const toMillis = (value: unknown): number => {
 
 const PAD2 = Array.from({ length: 60 }, (_, index) => pad(index));
 const PAD3 = Array.from({ length: 1000 }, (_, index) => pad(index, 3));
-/** Years 1970 to 9999: the range where the fast formatter below equals toISOString. */
+/** Years 1970 to 9999: the range where timestamps are formatted from a cached day's text. */
 const FAST_TIMESTAMPS_END = 253_402_300_800_000;
 // Readings of one batch share a day: its text is computed once.
 let cachedDay = Number.NaN;
 let cachedDayText = '';
 
+/**
+ * For an integral instant from 1970 to 9999: its day's `YYYY-MM-DD ` text (cached) and its
+ * milliseconds into that day. Undefined elsewhere (then only toISOString is trusted).
+ */
+export const splitTimestamp = (millis: number): { dayText: string; ofDay: number } | undefined => {
+  if (!(Number.isInteger(millis) && millis >= 0 && millis < FAST_TIMESTAMPS_END)) return undefined;
+  const day = Math.floor(millis / DAY_MS);
+  if (day !== cachedDay) {
+    cachedDayText = `${new Date(day * DAY_MS).toISOString().slice(0, 10)} `;
+    cachedDay = day;
+  }
+  return { dayText: cachedDayText, ofDay: millis - day * DAY_MS };
+};
+
 /** `YYYY-MM-DD HH:MM:SS.mmm` in UTC (the JDBC sink's db.timezone=UTC). */
 export const formatTimestamp = (value: unknown): string => {
   const millis = toMillis(value);
-  if (!(Number.isInteger(millis) && millis >= 0 && millis < FAST_TIMESTAMPS_END)) {
+  const split = splitTimestamp(millis);
+  if (split === undefined) {
     const iso = new Date(millis).toISOString();
     return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
   }
-  const day = Math.floor(millis / DAY_MS);
-  if (day !== cachedDay) {
-    cachedDayText = new Date(day * DAY_MS).toISOString().slice(0, 10);
-    cachedDay = day;
-  }
-  const ofDay = millis - day * DAY_MS;
+  const { dayText, ofDay } = split;
   const seconds = Math.floor(ofDay / 1000);
-  return `${cachedDayText} ${PAD2[Math.floor(seconds / 3600)]}:${PAD2[Math.floor(seconds / 60) % 60]}:${PAD2[seconds % 60]}.${PAD3[ofDay % 1000]}`;
+  return `${dayText}${PAD2[Math.floor(seconds / 3600)]}:${PAD2[Math.floor(seconds / 60) % 60]}:${PAD2[seconds % 60]}.${PAD3[ofDay % 1000]}`;
 };
 
 /** Avro `date` is days since the epoch. */
