@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { Kafka, type KafkaMessage, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { type Db, MongoClient } from 'mongodb';
 import { Client } from 'pg';
 import { buildHandler as buildExtractHandler } from '../../../functions/extract';
@@ -18,6 +18,11 @@ import { createMongoFhirStore, type FhirStore } from '../../../lib/mongo/fhir-st
 import { createSeededRandom } from '../../../lib/random';
 import { createTopicNames, PIPELINE_HEADERS, type TopicNames } from '../../../lib/transform/messages';
 import { loadShippedMappings } from '../../../lib/transform/shipped-mappings';
+import { pollUntil } from '../../support/poll';
+
+export { pollUntil };
+
+import { toEventRecord } from '../../../plugins/serverless-offline-kafka/src/event';
 
 export const config = loadConfig();
 export const registry = loadShippedMappings();
@@ -43,21 +48,6 @@ export const cleanUp = async (): Promise<void> => {
 };
 
 export const uniqueId = (): string => randomUUID().replaceAll('-', '').slice(0, 12);
-
-/** Polls until `probe` returns a value (never a bare sleep); fails with `what` at the deadline. */
-export const pollUntil = async <T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-};
 
 /** A seeded MIMIC dataset loaded into a schema of this test's own on the real PostgreSQL. */
 export const createClinicalSchema = async (
@@ -160,19 +150,6 @@ export const createTestSource = (schema: string) => {
   return source;
 };
 
-const toEventRecord = (topic: string, partition: number, message: KafkaMessage): KafkaEventRecord => ({
-  topic,
-  partition,
-  offset: Number(message.offset),
-  timestamp: Number(message.timestamp),
-  timestampType: 'CREATE_TIME',
-  ...(message.key === null ? {} : { key: message.key.toString('base64') }),
-  value: message.value === null ? null : message.value.toString('base64'),
-  headers: Object.entries(message.headers ?? {}).map(([name, value]) => ({
-    [name]: [...(Buffer.isBuffer(value) ? value : Buffer.from(String(value)))],
-  })),
-});
-
 /**
  * Reads, with a real consumer, the records of `topics` whose batch header is one of `batchIds`
  * until `count` arrived, and shapes them as the Lambda ESM delivers them: one event per topic (an
@@ -194,7 +171,7 @@ export const consumeBatchAsEvents = async (
       eachMessage: async ({ topic, partition, message }) => {
         const batchId = message.headers?.[PIPELINE_HEADERS.batchId]?.toString();
         if (batchId !== undefined && wanted.has(batchId))
-          records.push(toEventRecord(topic, partition, message));
+          records.push(toEventRecord({ topic, partition, logAppendTime: false }, message));
       },
     });
     // Distinct keys, not records: a producer retry can publish a record twice (at-least-once).

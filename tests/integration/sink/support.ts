@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, type KafkaMessage, logLevel, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { Pool } from 'pg';
 import { makeHandler, type SinkPostgresDeps } from '../../../functions/sink-postgres';
 import { type AvroRegistry, type AvroSchema, createAvroRegistry } from '../../../lib/avro/registry';
@@ -10,6 +10,7 @@ import { parseSinkConnectorConfig } from '../../../lib/sinks/postgres/config';
 import { sinkDecoders } from '../../../lib/sinks/postgres/decoders';
 import { createSinkPool } from '../../../lib/sinks/postgres/pg-pool';
 import { createPgChunkWriter, createPgTableStore } from '../../../lib/sinks/postgres/pg-store';
+import { toEventRecord } from '../../../plugins/serverless-offline-kafka/src/event';
 
 export const config = loadConfig();
 
@@ -125,19 +126,6 @@ export const produceAvro = async (
   return { ...(keyId === undefined ? {} : { keyId }), valueId };
 };
 
-const toEventRecord = (topic: string, partition: number, message: KafkaMessage): KafkaEventRecord => ({
-  topic,
-  partition,
-  offset: Number(message.offset),
-  timestamp: Number(message.timestamp),
-  timestampType: 'CREATE_TIME',
-  ...(message.key === null ? {} : { key: message.key.toString('base64') }),
-  value: message.value === null ? null : message.value.toString('base64'),
-  headers: Object.entries(message.headers ?? {}).map(([name, value]) => ({
-    [name]: [...(Buffer.isBuffer(value) ? value : Buffer.from(String(value)))],
-  })),
-});
-
 /**
  * Reads `count` records of a topic from `fromOffset` with a real consumer and shapes them as the
  * Lambda ESM delivers them (records under `topic-partition`, base64 key/value, header byte arrays).
@@ -160,7 +148,7 @@ export const consumeAsEvent = async (
     await consumer.run({
       eachMessage: async ({ partition, message }) => {
         if (Number(message.offset) >= fromOffset && records.length < count)
-          records.push(toEventRecord(topic, partition, message));
+          records.push(toEventRecord({ topic, partition, logAppendTime: false }, message));
         if (records.length >= count) resolveDone();
       },
     });

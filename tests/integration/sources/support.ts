@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '../../../lib/config';
 import { PIPELINE_HEADERS, type RawResourceRows } from '../../../lib/transform/messages';
+import { pollUntil } from '../../support/poll';
 
 export const config = loadConfig();
 
@@ -33,19 +34,11 @@ export type RawRecord = {
 };
 
 /** Polls until `check` returns a value or the deadline passes (then fails with `what`). */
-export const waitFor = async <T>(
+export const waitFor = <T>(
   what: string,
   check: () => Promise<T | undefined>,
   timeoutMs = 20_000,
-): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-};
+): Promise<T> => pollUntil(what, check, timeoutMs);
 
 /**
  * Collects every record of a topic from the beginning, in the background; `records()` is what has
