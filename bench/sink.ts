@@ -1,5 +1,5 @@
 // `npx tsx bench/sink.ts [--n 1000000] [--partitions 3] [--batch 10000] [--rate 10000] [--latency-seconds 20]
-//   [--repeat 1]`
+//   [--repeat 1] [--only consume,copy,noop,none,kafka,upsert,latency]`
 // (or `npm run bench -- sink ...`). Produces N Avro biometrics readings, then measures in one run:
 //   - the ceilings: kafkajs consume + Avro decode rate, and PostgreSQL COPY rate of the same rows;
 //   - the sink's sustained rows/s through the real local trigger (plugins/serverless-offline-kafka,
@@ -58,6 +58,10 @@ const offeredRate = argument('rate', 10_000);
 const latencySeconds = argument('latency-seconds', 20);
 const patients = argument('patients', 10_000);
 const repeat = argument('repeat', 1);
+const onlyIndex = process.argv.indexOf('--only');
+/** --only limits the run to some measures (while working on one of them); the targets need all. */
+const only = onlyIndex >= 0 ? new Set((process.argv[onlyIndex + 1] ?? '').split(',')) : undefined;
+const wanted = (measure: string) => only === undefined || only.has(measure);
 
 const config = loadConfig();
 const kafka = new Kafka({ clientId: 'bench-sink', brokers: config.KAFKA_BROKERS, logLevel: logLevel.ERROR });
@@ -66,6 +70,7 @@ const runId = randomUUID().replaceAll('-', '').slice(0, 8);
 const topic = `biometrics_bench_${runId}`;
 const dlqTopic = `medstream_bench_dlq_${runId}`;
 const tables: string[] = [];
+const topics: string[] = [];
 
 const seconds = (startedMs: number) => (performance.now() - startedMs) / 1000;
 const percentile = (sorted: number[], p: number) =>
@@ -103,6 +108,7 @@ const createTopic = async (name: string, count: number) => {
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic: name, numPartitions: count }], waitForLeaders: true });
+  topics.push(name);
   await admin.disconnect();
 };
 
@@ -366,9 +372,7 @@ const dropTables = async () => {
   await client.end();
   const admin = kafka.admin();
   await admin.connect();
-  await admin
-    .deleteTopics({ topics: [topic, `biometrics_benchlat_${runId}`, dlqTopic] })
-    .catch(() => undefined);
+  await admin.deleteTopics({ topics }).catch(() => undefined);
   await admin.disconnect();
 };
 
@@ -390,9 +394,11 @@ const main = async () => {
   const rate = (run: { rows: number; seconds: number }) => Math.round(run.rows / run.seconds);
   /** Runs a throughput measure `repeat` times and keeps the run with the median rate. */
   const median = async <T extends { rows: number; seconds: number }>(
+    name: string,
     label: string,
     measure: (round: number) => Promise<T>,
   ): Promise<T & { rates: number[] }> => {
+    if (!wanted(name)) return { ...skipped, rates: [] } as unknown as T & { rates: number[] };
     const runs: T[] = [];
     for (let round = 0; round < repeat; round += 1) {
       const run = await measure(round);
@@ -402,6 +408,7 @@ const main = async () => {
     const sorted = [...runs].sort((a, b) => rate(a) - rate(b));
     return { ...(sorted[Math.floor((sorted.length - 1) / 2)] as T), rates: runs.map(rate) };
   };
+  const skipped = { rows: 0, seconds: Number.NaN, invocations: 0, failedBatches: 0 };
   const tableCounts = new Map<string, string[]>();
   /** A sink run into a fresh table per round (pk.mode kafka must not meet the rows of a previous round). */
   const sinkRun = (mode: string, overrides: Record<string, string>) => (round: number) => {
@@ -411,24 +418,33 @@ const main = async () => {
     return runTrigger(topic, { ...overrides, 'table.name.format': `${TOPIC_PLACEHOLDER}${suffix}` }, N);
   };
 
-  const consume = await median('ceiling: kafkajs consume + Avro decode', () => measureConsumeDecode());
-  const copy = await median('ceiling: PostgreSQL COPY', (round) => measureCopy(messages, round));
+  const consume = await median('consume', 'ceiling: kafkajs consume + Avro decode', () =>
+    measureConsumeDecode(),
+  );
+  const copy = await median('copy', 'ceiling: PostgreSQL COPY', (round) => measureCopy(messages, round));
   messages.length = 0;
 
-  const noop = await median('local trigger → no-op handler', () => runTrigger({ noop: topic }, {}, N));
+  const noop = await median('noop', 'local trigger → no-op handler', () =>
+    runTrigger({ noop: topic }, {}, N),
+  );
   const plain = await median(
+    'none',
     'sink insert (pk.mode none)',
     sinkRun('plain', { 'pk.mode': 'none', 'insert.mode': 'insert' }),
   );
   const insert = await median(
+    'kafka',
     'sink insert (pk.mode kafka)',
     sinkRun('insert', { 'pk.mode': 'kafka', 'insert.mode': 'insert' }),
   );
   const upsert = await median(
+    'upsert',
     'sink upsert (pk.mode record_key)',
     sinkRun('upsert', { 'pk.mode': 'record_key', 'insert.mode': 'upsert' }),
   );
-  const latency = await measureLatency(ids);
+  const latency = wanted('latency')
+    ? await measureLatency(ids)
+    : { offered: offeredRate, achieved: 0, records: 0, p50: Number.NaN, p99: Number.NaN, max: Number.NaN };
   console.log(`latency at ${latency.offered}/s: p50 ${latency.p50} ms, p99 ${latency.p99} ms`);
 
   const check = new Client({ connectionString: config.DATABASE_URL });
@@ -439,7 +455,7 @@ const main = async () => {
   const rowsOf = async (mode: string) => {
     const counts: number[] = [];
     for (const table of tableCounts.get(mode) ?? []) counts.push(await counted(table));
-    return Math.min(...counts);
+    return counts.length === 0 ? 0 : Math.min(...counts);
   };
   const plainRows = await rowsOf('plain');
   const insertRows = await rowsOf('insert');
@@ -523,7 +539,8 @@ const main = async () => {
   console.log('targets:', targets);
   mkdirSync(path.join(__dirname, 'results'), { recursive: true });
   writeFileSync(
-    path.join(__dirname, 'results/sink.json'),
+    // A partial run (--only) must not pass for the full one.
+    path.join(__dirname, only === undefined ? 'results/sink.json' : 'results/sink.partial.json'),
     `${JSON.stringify(
       {
         at: new Date().toISOString(),

@@ -110,6 +110,8 @@ const withRetries = async <T>(operation: () => Promise<T>, attempts = 20): Promi
   }
 };
 
+type Carried = { records: KafkaEventRecord[]; coveredUpTo: number; timer: NodeJS.Timeout };
+
 type Prepared =
   | { kind: 'deliver'; record: KafkaEventRecord }
   | { kind: 'filtered' }
@@ -150,6 +152,10 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
   // Where consumption started per partition: the lag baseline until the first commit.
   const firstSeen = new Map<number, number>();
   const pendingSince = new Map<number, { offset: number; at: number }>();
+  // A partly filled batch a fetch ended in, while the log already holds what follows: kept for the
+  // next fetch of its partition (which continues right after it) instead of being fetched and
+  // decoded again. Never committed before it is invoked.
+  const carried = new Map<number, Carried>();
 
   const kafka = new Kafka({
     clientId: options.clientId ?? `serverless-offline-kafka-${config.functionKey}`,
@@ -167,6 +173,12 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
   let consumer: Consumer | undefined;
   let producer: Producer | undefined;
   let stopping = false;
+
+  /** Carried records are only ever uncommitted: dropping them means reading them again. */
+  const dropCarried = (): void => {
+    for (const entry of carried.values()) clearTimeout(entry.timer);
+    carried.clear();
+  };
 
   const updateLag = (): void => {
     let lag = 0;
@@ -321,6 +333,18 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
       // Highest offset whose record is done or part of `chunk`; everything up to it can be committed
       // once the chunk is.
       let coveredUpTo: number | null = null;
+      const held = carried.get(partition);
+      if (held !== undefined) {
+        carried.delete(partition);
+        clearTimeout(held.timer);
+        // Only a fetch that continues right after the carried records extends them; after a seek or
+        // a rebalance they are dropped, and read again from the committed offset.
+        const fetchedOffset = (batch as { fetchedOffset?: string }).fetchedOffset;
+        if (Number(fetchedOffset) === held.coveredUpTo + 1) {
+          chunk = held.records;
+          coveredUpTo = held.coveredUpTo;
+        }
+      }
 
       const flush = async (): Promise<boolean> => {
         const records = chunk;
@@ -387,11 +411,28 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
         await flush();
         return;
       }
-      // Not resolved: kafkajs fetches again from the first pending record, with whatever arrived
-      // meanwhile, until the batch is full or the batching window has passed. When the log already
-      // holds more records than this fetch returned, fetch again at once.
       const atEndOfLog = Number(batch.lastOffset()) + 1 >= Number(batch.highWatermark);
-      if (atEndOfLog) await delay(Math.min(100, config.maximumBatchingWindowMs - waited));
+      if (!atEndOfLog && coveredUpTo !== null) {
+        // The log holds more: the next fetch continues after these records, which wait for it here.
+        // Should it bring nothing (records past the last stable offset of an open transaction), the
+        // window's end seeks back to them, and that fetch invokes them at once.
+        const firstOffset = String(first.offset);
+        const entry: Carried = {
+          records: chunk,
+          coveredUpTo,
+          timer: setTimeout(() => {
+            if (carried.get(partition) !== entry) return;
+            carried.delete(partition);
+            consumer?.seek({ topic, partition, offset: firstOffset });
+          }, config.maximumBatchingWindowMs - waited),
+        };
+        carried.set(partition, entry);
+        resolveOffset(String(coveredUpTo));
+        return;
+      }
+      // Not resolved: kafkajs fetches again from the first pending record, with whatever arrived
+      // meanwhile, until the batch is full or the batching window has passed.
+      await delay(Math.min(100, config.maximumBatchingWindowMs - waited));
     }
   };
 
@@ -496,6 +537,7 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
       const client = consumer;
       // Seeking while the group join is reported happens before the first fetch of the assignment.
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        dropCarried();
         for (const partition of payload.memberAssignment[config.topic] ?? []) {
           const offset = pins.get(partition);
           if (offset !== undefined && !committed.has(partition))
@@ -533,6 +575,7 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
 
     stop: async () => {
       stopping = true;
+      dropCarried();
       // disconnect() lets an in-flight invocation finish; anything not processed stays uncommitted.
       await consumer?.disconnect();
       await producer?.disconnect();

@@ -3,6 +3,8 @@ jest.setTimeout(60_000);
 import {
   createTopic,
   disconnectClients,
+  fastTuning,
+  kafka,
   produce,
   recordingHandler,
   recordsIn,
@@ -33,6 +35,63 @@ describe('batching', () => {
     // The partial batch waited for the window; the full ones did not.
     expect((handler.deliveries[2]?.at ?? 0) - started).toBeGreaterThanOrEqual(1500);
     expect(valuesIn(handler.deliveries)).toEqual(Array.from({ length: 25 }, (_unused, n) => ({ n })));
+  });
+
+  it('fills batches across fetches that end mid-batch, in order, without losing or repeating a record', async () => {
+    const topic = uniqueName('carry');
+    await createTopic(topic);
+    // One record batch per send; fetches of ~200 bytes return one of them at a time, so every batch
+    // of 10 is gathered from several fetches, most ending mid-batch with more already in the log.
+    for (let from = 0; from < 105; from += 7) await produce(topic, values(7, from));
+    const handler = recordingHandler();
+    const started = Date.now();
+    await startTrigger(
+      sourceConfig({ topic, batchSize: 10, maximumBatchingWindowMs: 4000 }),
+      handler.invoke,
+      {
+        ...fastTuning,
+        maxBytesPerPartition: 200,
+      },
+    );
+
+    await waitFor('105 records', () => recordsIn(handler.deliveries).length === 105);
+    const sizes = handler.deliveries.map((delivery) => recordsIn([delivery]).length);
+    expect(sizes).toEqual([...Array.from({ length: 10 }, () => 10), 5]);
+    // Full batches did not wait for the window; only the last, partial one did.
+    expect((handler.deliveries[9]?.at ?? 0) - started).toBeLessThan(4000);
+    expect((handler.deliveries[10]?.at ?? 0) - started).toBeGreaterThanOrEqual(4000);
+    expect(valuesIn(handler.deliveries)).toEqual(Array.from({ length: 105 }, (_unused, n) => ({ n })));
+  });
+
+  it('invokes a partial batch after the window when the rest of the log is an open transaction', async () => {
+    const topic = uniqueName('open-tx');
+    await createTopic(topic);
+    await produce(topic, values(15));
+    // Records past the last stable offset are not fetched (read committed) until it commits.
+    const transactional = kafka.producer({
+      transactionalId: uniqueName('tx'),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await transactional.connect();
+    const transaction = await transactional.transaction();
+    try {
+      await transaction.send({ topic, messages: values(5, 15) });
+      const handler = recordingHandler();
+      const started = Date.now();
+      await startTrigger(
+        sourceConfig({ topic, batchSize: 10, maximumBatchingWindowMs: 2000 }),
+        handler.invoke,
+      );
+
+      await waitFor('15 records', () => recordsIn(handler.deliveries).length === 15);
+      expect(handler.deliveries.map((delivery) => recordsIn([delivery]).length)).toEqual([10, 5]);
+      expect((handler.deliveries[1]?.at ?? 0) - started).toBeGreaterThanOrEqual(2000);
+      expect(valuesIn(handler.deliveries)).toEqual(Array.from({ length: 15 }, (_unused, n) => ({ n })));
+    } finally {
+      await transaction.abort();
+      await transactional.disconnect();
+    }
   });
 
   it('gathers records that arrive within the batching window into one invocation', async () => {

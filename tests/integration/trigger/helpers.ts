@@ -17,7 +17,7 @@ export const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092')
   .map((broker) => broker.trim());
 export const registryUrl = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
 
-const kafka = new Kafka({ clientId: 'trigger-tests', brokers, logLevel: logLevel.NOTHING });
+export const kafka = new Kafka({ clientId: 'trigger-tests', brokers, logLevel: logLevel.NOTHING });
 
 /** Short retries so a failure test takes seconds, not minutes. */
 export const fastTuning: Partial<EngineTuning> = {
