@@ -293,6 +293,7 @@ const runTrigger = async (
     },
   });
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   await trigger.start();
   const deadline = Date.now() + 30 * 60_000;
   while (sunk < expected && Date.now() < deadline) {
@@ -300,6 +301,8 @@ const runTrigger = async (
   }
   // Sustained: from the first invocation to the end of the last one (group join excluded).
   const sustained = (lastDoneAt - firstInvokedAt) / 1000;
+  // This process's CPU (every thread: GC helpers included) per record, from start to the last record.
+  const cpu = process.cpuUsage(cpuBefore);
   const total = seconds(started);
   const stats = trigger.stats();
   await trigger.stop();
@@ -310,6 +313,7 @@ const runTrigger = async (
     totalSeconds: total,
     invocations: stats.invocations,
     failedBatches,
+    nodeCpuMicrosPerRecord: sunk === 0 ? Number.NaN : (cpu.user + cpu.system) / sunk,
   };
 };
 
@@ -402,7 +406,10 @@ const main = async () => {
     const runs: T[] = [];
     for (let round = 0; round < repeat; round += 1) {
       const run = await measure(round);
-      console.log(`${label}: ${rate(run)} rows/s`);
+      const cpu = (run as { nodeCpuMicrosPerRecord?: number }).nodeCpuMicrosPerRecord;
+      console.log(
+        `${label}: ${rate(run)} rows/s${cpu === undefined ? '' : ` (node CPU ${cpu.toFixed(2)} µs/record)`}`,
+      );
       runs.push(run);
     }
     const sorted = [...runs].sort((a, b) => rate(a) - rate(b));
@@ -481,12 +488,14 @@ const main = async () => {
       rowsPerSecond: rate(noop),
       runs: noop.rates,
       seconds: noop.seconds,
+      nodeCpuMicrosPerRecord: Number(noop.nodeCpuMicrosPerRecord.toFixed(2)),
     },
     {
       measure: 'sink insert via local trigger (pk.mode none)',
       rowsPerSecond: rate(plain),
       runs: plain.rates,
       seconds: plain.seconds,
+      nodeCpuMicrosPerRecord: Number(plain.nodeCpuMicrosPerRecord.toFixed(2)),
       ofLowerCeiling: rate(plain) / lowerCeiling,
       tableRows: plainRows,
       invocations: plain.invocations,
@@ -497,6 +506,7 @@ const main = async () => {
       rowsPerSecond: rate(insert),
       runs: insert.rates,
       seconds: insert.seconds,
+      nodeCpuMicrosPerRecord: Number(insert.nodeCpuMicrosPerRecord.toFixed(2)),
       ofLowerCeiling: rate(insert) / lowerCeiling,
       tableRows: insertRows,
       invocations: insert.invocations,
@@ -507,6 +517,7 @@ const main = async () => {
       rowsPerSecond: rate(upsert),
       runs: upsert.rates,
       seconds: upsert.seconds,
+      nodeCpuMicrosPerRecord: Number(upsert.nodeCpuMicrosPerRecord.toFixed(2)),
       ofLowerCeiling: rate(upsert) / lowerCeiling,
       tableRows: upsertRows,
       invocations: upsert.invocations,
