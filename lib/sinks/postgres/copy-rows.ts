@@ -226,6 +226,11 @@ export class CopyRows {
     copyBytes(other.buffer, start, end, this);
   }
 
+  /** Bytes already in COPY text form (a cell prepared once for many rows). */
+  prepared(cell: Buffer): void {
+    copyBytes(cell, 0, cell.length, this);
+  }
+
   /** One row's line, without its newline (to write a row on its own, or to look at it). */
   lineAt(index: number): Buffer {
     return this.buffer.subarray(this.starts[index], this.ends[index]);

@@ -84,6 +84,20 @@ export const createRowWriter = (columns: readonly SinkField[], foldByKey: boolea
   let valueTranscoder: Transcoder | null | undefined;
   const scratch = new CopyRows();
   const slots = new Int32Array(2 * columns.length);
+  // The topic cell repeats on every row of a batch: escaped and encoded once per topic.
+  let lastTopic: string | undefined;
+  let topicCell = Buffer.alloc(0);
+  const writeTopic = (rows: CopyRows, topic: string): void => {
+    if (topic !== lastTopic) {
+      const cell = new CopyRows();
+      cell.begin();
+      cell.text(topic);
+      cell.end();
+      topicCell = Buffer.from(cell.lineAt(0));
+      lastTopic = topic;
+    }
+    rows.prepared(topicCell);
+  };
   let transcoded = false;
   let current: RowSource | undefined;
 
@@ -171,7 +185,7 @@ export const createRowWriter = (columns: readonly SinkField[], foldByKey: boolea
           if (index > 0) rows.byte(TAB);
           const { source } = field;
           if (source.from !== 'kafka') continue;
-          if (source.coordinate === 'topic') rows.text(record.topic);
+          if (source.coordinate === 'topic') writeTopic(rows, record.topic);
           else rows.integer(source.coordinate === 'partition' ? record.partition : record.offset);
         }
         if (kafkaColumns.length > 0) rows.byte(TAB);
@@ -189,7 +203,7 @@ export const createRowWriter = (columns: readonly SinkField[], foldByKey: boolea
         if (!transcoded) rows.escaped(cells[index] as string);
         else if (source.from !== 'kafka')
           rows.appendFrom(scratch, slots[2 * index] as number, slots[2 * index + 1] as number);
-        else if (source.coordinate === 'topic') rows.text(record.topic);
+        else if (source.coordinate === 'topic') writeTopic(rows, record.topic);
         else rows.integer(source.coordinate === 'partition' ? record.partition : record.offset);
       }
       return rows.end();
