@@ -382,7 +382,7 @@ const dropTables = async () => {
 
 const main = async () => {
   console.log(
-    `bench sink: N=${N}, ${partitions} partitions, batch ${batchSize}, ${patients} patients; topic ${topic}`,
+    `bench sink: N=${N}, ${partitions} partitions, batch ${batchSize}, ${patients} patients; topic ${topic}; NODE_OPTIONS=${process.env.NODE_OPTIONS ?? ''}`,
   );
   await createTopic(topic, partitions);
   await createTopic(dlqTopic, 1);
@@ -557,6 +557,7 @@ const main = async () => {
         at: new Date().toISOString(),
         machine: { cpus: os.cpus().length, memoryGb: Math.round(os.totalmem() / 2 ** 30) },
         parameters: { n: N, partitions, batchSize, patients, offeredRate, latencySeconds, repeat },
+        nodeOptions: process.env.NODE_OPTIONS ?? '',
         prefill: { encodeSeconds, produceSeconds },
         results: rows,
         latency,

@@ -20,7 +20,11 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-npx sls offline start --stage local &
+# The process that runs the Kafka trigger allocates ~3 KB per record (kafkajs' decoded messages, the
+# event, the function's rows) and holds each batch until its invocation ends, tens of milliseconds
+# later. With V8's default young generation most of that is copied before it dies; 64 MB
+# semi-spaces let it die young (sink benchmark: node CPU per record ~4.7 → ~4.2 µs, +8–13 % rows/s).
+NODE_OPTIONS="${NODE_OPTIONS:-} $(cat scripts/trigger.node-options)" npx sls offline start --stage local &
 offline_pid=$!
 
 # The schedule fires at the next minute boundary: invoke simulate once as soon as the local
