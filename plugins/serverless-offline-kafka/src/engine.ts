@@ -321,12 +321,21 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
       }
     };
     const settings = { ...config, ...tuning };
+    // The first record read but not yet invoked (null when there is none).
+    let pendingStart: number | null = null;
     try {
-      await consumeBatch();
-    } finally {
-      await commitChain;
+      try {
+        await consumeBatch();
+      } finally {
+        await commitChain;
+      }
+      if (commitFailure !== undefined) throw commitFailure;
+    } catch (error) {
+      // kafkajs fetches again from this partition's resolved offset, which a carried batch moved
+      // past records not yet invoked: move it back to them, so they are read again, not skipped.
+      if (pendingStart !== null) resolveOffset(String(pendingStart - 1));
+      throw error;
     }
-    if (commitFailure !== undefined) throw commitFailure;
 
     async function consumeBatch(): Promise<void> {
       let chunk: KafkaEventRecord[] = [];
@@ -343,6 +352,7 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
         if (Number(fetchedOffset) === held.coveredUpTo + 1) {
           chunk = held.records;
           coveredUpTo = held.coveredUpTo;
+          pendingStart = held.records[0]?.offset ?? null;
         }
       }
 
@@ -362,6 +372,7 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
           onInvocation,
         });
         if (result === 'stopped') return false;
+        pendingStart = null;
         if (cover !== null) await commitUpTo(cover);
         return true;
       };
@@ -380,6 +391,7 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
         const outcome = prepared instanceof Promise ? await prepared : prepared;
         if (outcome === undefined || outcome.kind === 'deliver') {
           const record = outcome === undefined ? toEventRecord(origin, message) : outcome.record;
+          if (chunk.length === 0) pendingStart = record.offset;
           chunk.push(record);
           coveredUpTo = record.offset;
           if (chunk.length >= config.batchSize && !(await flush())) return;
