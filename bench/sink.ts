@@ -415,7 +415,13 @@ const main = async () => {
     const sorted = [...runs].sort((a, b) => rate(a) - rate(b));
     return { ...(sorted[Math.floor((sorted.length - 1) / 2)] as T), rates: runs.map(rate) };
   };
-  const skipped = { rows: 0, seconds: Number.NaN, invocations: 0, failedBatches: 0 };
+  const skipped = {
+    rows: 0,
+    seconds: Number.NaN,
+    invocations: 0,
+    failedBatches: 0,
+    nodeCpuMicrosPerRecord: Number.NaN,
+  };
   const tableCounts = new Map<string, string[]>();
   /** A sink run into a fresh table per round (pk.mode kafka must not meet the rows of a previous round). */
   const sinkRun = (mode: string, overrides: Record<string, string>) => (round: number) => {

@@ -231,6 +231,19 @@ export class CopyRows {
     copyBytes(cell, 0, cell.length, this);
   }
 
+  /**
+   * Bytes of the rows completed so far (a row begun and not ended is not counted). Rows that are
+   * never replaced are laid out one after the other, so `range(0, completedSize)` is all of them.
+   */
+  get completedSize(): number {
+    return this.rowStart >= 0 ? this.rowStart : this.size;
+  }
+
+  /** The written bytes `from`..`to` (rows already completed stay where they are as more are added). */
+  range(from: number, to: number): Buffer {
+    return this.buffer.subarray(from, to);
+  }
+
   /** One row's line, without its newline (to write a row on its own, or to look at it). */
   lineAt(index: number): Buffer {
     return this.buffer.subarray(this.starts[index], this.ends[index]);

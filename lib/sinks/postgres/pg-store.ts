@@ -136,7 +136,7 @@ class Session {
   }
 
   /** COPY ... FROM STDIN of `data`; pending statements are queued ahead of it, not awaited apart. */
-  async copy(sql: string, data: Buffer[]): Promise<void> {
+  async copy(sql: string, data: Iterable<Buffer> | AsyncIterable<Buffer>): Promise<void> {
     const before = this.query();
     // Handled below: the COPY fails too if they did, and their error is the one to report.
     before.catch(() => undefined);
@@ -157,7 +157,7 @@ class Session {
 const runChunk = async <R>(
   session: Session,
   chunk: WriteChunk<R>,
-  data: Buffer[],
+  data: Iterable<Buffer> | AsyncIterable<Buffer>,
   staged: Set<string>,
 ): Promise<void> => {
   const { statements } = chunk;
@@ -177,12 +177,24 @@ const NEWLINE = Buffer.from('\n');
 const isUndefinedTable = (error: unknown) => (error as { code?: unknown } | null)?.code === '42P01';
 const isUniqueViolation = (error: unknown) => (error as { code?: unknown } | null)?.code === '23505';
 
+/**
+ * A chunk's rows for its first COPY: streamed as they are built when the chunk is still being
+ * built. Any later attempt (a fallback) waits for every row.
+ */
+const firstData = <R>(chunk: WriteChunk<R>): Iterable<Buffer> | AsyncIterable<Buffer> =>
+  chunk.progress?.rowsAsBuilt() ?? chunk.rows.data();
+
+const allData = async <R>(chunk: WriteChunk<R>): Promise<Buffer[]> => {
+  await chunk.progress?.complete;
+  return chunk.rows.data();
+};
+
 /** Tries the optimistic direct COPY under its own savepoint; false when a key conflict needs the merge path. */
 const tryOptimistic = async <R>(session: Session, chunk: WriteChunk<R>): Promise<boolean> => {
   if (chunk.statements.optimistic === undefined) return false;
   session.later('SAVEPOINT medstream_optimistic');
   try {
-    await session.copy(chunk.statements.optimistic, chunk.rows.data());
+    await session.copy(chunk.statements.optimistic, firstData(chunk));
     session.later('RELEASE SAVEPOINT medstream_optimistic');
     return true;
   } catch (error) {
@@ -198,24 +210,27 @@ const tryOptimistic = async <R>(session: Session, chunk: WriteChunk<R>): Promise
  * never writes row by row.
  */
 export const createPgChunkWriter = (pool: Pool, tables?: Pick<TableStore, 'forget'>): ChunkWriter => ({
-  async writeChunks(chunks) {
+  async writeChunks<R>(chunks: Iterable<WriteChunk<R>> | AsyncIterable<WriteChunk<R>>) {
     return withClient(pool, async (client) => {
       const session = new Session(client);
-      type Refused = { record: (typeof chunks)[number]['records'][number]; error: unknown };
-      const refused: Refused[] = [];
+      const refused: { record: R; error: unknown }[] = [];
       const staged = new Set<string>();
       try {
         session.later('BEGIN');
-        for (const chunk of chunks) {
+        for await (const chunk of chunks) {
           session.later('SAVEPOINT medstream_chunk');
           try {
-            if (!(await tryOptimistic(session, chunk)))
-              await runChunk(session, chunk, chunk.rows.data(), staged);
+            if (chunk.statements.optimistic === undefined)
+              await runChunk(session, chunk, firstData(chunk), staged);
+            else if (!(await tryOptimistic(session, chunk)))
+              await runChunk(session, chunk, await allData(chunk), staged);
             session.later('RELEASE SAVEPOINT medstream_chunk');
             continue;
           } catch (error) {
             if (!isDataError(error)) throw error;
             await session.query('ROLLBACK TO SAVEPOINT medstream_chunk');
+            // Rows are isolated once they are all there.
+            await chunk.progress?.complete;
             // Deleting from a table that was never created deletes nothing.
             if (chunk.kind === CHUNK_KIND.delete && isUndefinedTable(error)) continue;
             if (isUndefinedTable(error)) {

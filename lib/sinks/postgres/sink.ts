@@ -21,17 +21,30 @@ export type SinkRecord = {
   valueSchema?: AvroSchema;
 };
 
+/**
+ * A chunk whose rows are still being built when the writer receives it: the writer can stream its
+ * first COPY while the rest of the batch is turned into rows, so the database works meanwhile.
+ */
+export type ChunkProgress = {
+  /** The COPY data of the rows as they are completed; ends once they all are (throws if building failed). */
+  rowsAsBuilt(): AsyncIterable<Buffer>;
+  /** Settles when every row of the chunk is there (rejects if building failed). */
+  complete: Promise<void>;
+};
+
 /** A set of rows written with one COPY (+ one merge statement) inside the batch's transaction. */
 export type WriteChunk<R> = {
   table: TableRef;
   kind: ChunkKind;
   statements: WriteStatements;
-  /** The rows, as COPY text. */
+  /** The rows, as COPY text (complete once `progress`, if any, is). */
   rows: CopyRows;
   /** Every record the chunk stands for, in record order (a row may stand for several: the last wins). */
   records: R[];
   /** The row of each record in `records`. */
   recordRows: number[];
+  /** Present while the rows are still being built. */
+  progress?: ChunkProgress;
 };
 
 /** Records turned into rows between two turns of the event loop. */
@@ -48,10 +61,122 @@ export type TableStore = {
   forget(table: TableRef): void;
 };
 
-/** Writes chunks in one transaction; returns the records whose rows the database refused. */
+/**
+ * Writes chunks in one transaction, in order, as they come; returns the records whose rows the
+ * database refused.
+ */
 export type ChunkWriter = {
-  writeChunks<R>(chunks: WriteChunk<R>[]): Promise<{ record: R; error: unknown }[]>;
+  writeChunks<R>(
+    chunks: Iterable<WriteChunk<R>> | AsyncIterable<WriteChunk<R>>,
+  ): Promise<{ record: R; error: unknown }[]>;
 };
+
+/** Wakes one waiter when something happened (more rows, a new chunk, the end). */
+class Signal {
+  private waiter: (() => void) | undefined;
+
+  wait(): Promise<void> {
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+    });
+  }
+
+  notify(): void {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.();
+  }
+}
+
+/** The progress of a chunk being built (its rows are never replaced, so completed bytes never move). */
+class Building implements ChunkProgress {
+  readonly complete: Promise<void>;
+  private state: 'building' | 'complete' | 'failed' = 'building';
+  private error: unknown;
+  private readonly changed = new Signal();
+  private settle: { resolve: () => void; reject: (error: unknown) => void } = {
+    resolve: () => undefined,
+    reject: () => undefined,
+  };
+
+  constructor(private readonly rows: CopyRows) {
+    this.complete = new Promise((resolve, reject) => {
+      this.settle = { resolve, reject };
+    });
+    // A writer that never needs every row (it failed first) never awaits this.
+    this.complete.catch(() => undefined);
+  }
+
+  progressed(): void {
+    this.changed.notify();
+  }
+
+  finish(): void {
+    if (this.state !== 'building') return;
+    this.state = 'complete';
+    this.settle.resolve();
+    this.changed.notify();
+  }
+
+  fail(error: unknown): void {
+    if (this.state !== 'building') return;
+    this.state = 'failed';
+    this.error = error;
+    this.settle.reject(error);
+    this.changed.notify();
+  }
+
+  async *rowsAsBuilt(): AsyncIterable<Buffer> {
+    let sent = 0;
+    for (;;) {
+      // Read afresh after every yield: the batch may have been finished meanwhile.
+      if (this.state === 'failed') throw this.error;
+      const upTo = this.rows.completedSize;
+      if (upTo > sent) {
+        yield this.rows.range(sent, upTo);
+        sent = upTo;
+        continue;
+      }
+      if (this.state === 'complete') return;
+      await this.changed.wait();
+    }
+  }
+}
+
+/** Chunks handed to the writer as the batch is built. */
+class ChunkFeed<T> implements AsyncIterable<T> {
+  private readonly items: T[] = [];
+  private ended = false;
+  private failure: { error: unknown } | undefined;
+  private readonly changed = new Signal();
+
+  push(item: T): void {
+    this.items.push(item);
+    this.changed.notify();
+  }
+
+  end(): void {
+    this.ended = true;
+    this.changed.notify();
+  }
+
+  fail(error: unknown): void {
+    this.failure = { error };
+    this.changed.notify();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    for (let index = 0; ; ) {
+      if (this.failure !== undefined) throw this.failure.error;
+      if (index < this.items.length) {
+        yield this.items[index++] as T;
+        continue;
+      }
+      if (this.ended) return;
+      await this.changed.wait();
+    }
+  }
+}
 
 /** What a batch did: rows written and deleted, records skipped (other topics) and failed. */
 export type SinkResult<R> = {
@@ -68,6 +193,8 @@ type Planned = {
   columns: SinkField[];
   /** Makes the plan's rows: transcoded from Avro bytes, or from decoded values. */
   rows: RowWriter;
+  /** Rows are folded by key (the last record per key replaces its row): written only once built. */
+  folded: boolean;
   /** The writer statements of this plan's chunks. */
   statements: WriteStatements;
 };
@@ -168,6 +295,7 @@ export const createPostgresSink = (
         fields,
         columns,
         rows: createRowWriter(columns, deduplicate && keyed),
+        folded: deduplicate && keyed,
         statements: planWriteStatements({
           table,
           columns,
@@ -207,62 +335,162 @@ export const createPostgresSink = (
     return routes.get(topic);
   };
 
+  type BuiltChunk<R> = WriteChunk<R> & { planned: Planned; index: Map<string, number> };
+  type Failure<R> = { record: R; error: unknown };
+
+  /**
+   * Turns a batch into rows, chunk by chunk (a new chunk when the plan changes or batch.size rows
+   * are reached), synchronously in slices: between them the event loop answers the database and
+   * the broker for other partitions' batches in flight, and a writer streams what is built.
+   */
+  const buildChunks = async <R extends SinkRecord>(
+    records: readonly R[],
+    failures: Failure<R>[],
+    hooks: { chunkStarted?(chunk: BuiltChunk<R>): void; sliceDone?(): void } = {},
+  ): Promise<{ chunks: BuiltChunk<R>[]; skipped: number }> => {
+    const chunks: BuiltChunk<R>[] = [];
+    let skipped = 0;
+    for (let position = 0; position < records.length; position += 1) {
+      const record = records[position] as R;
+      if (position > 0 && position % YIELD_EVERY === 0) {
+        hooks.sliceDone?.();
+        await new Promise(setImmediate);
+      }
+      const tableName = tableOf(record.topic);
+      if (tableName === undefined) {
+        skipped += 1;
+        continue;
+      }
+      try {
+        const tombstone = record.value === null;
+        if (tombstone && !config.deleteEnabled)
+          throw new SchemaError(invalidRecordMessage(config, record, 'value'));
+        if (!tombstone && record.valueSchema === undefined)
+          throw new SchemaError(invalidRecordMessage(config, record, 'value'));
+        if (config.pkMode === PK_MODE.recordKey && (record.key === null || record.keySchema === undefined)) {
+          throw new SchemaError(invalidRecordMessage(config, record, 'key'));
+        }
+        const planned = cachedPlanOf(record, tableName, tombstone);
+        const rowKey = planned.rows.read(record);
+        let chunk = chunks.at(-1);
+        if (chunk === undefined || chunk.planned !== planned || chunk.rows.length >= config.batchSize) {
+          chunk = {
+            table: planned.table,
+            kind: planned.kind,
+            statements: planned.statements,
+            rows: new CopyRows(),
+            records: [],
+            recordRows: [],
+            planned,
+            index: new Map(),
+          };
+          chunks.push(chunk);
+          hooks.chunkStarted?.(chunk);
+        }
+        const existing = rowKey === undefined ? undefined : chunk.index.get(rowKey);
+        const row = planned.rows.emit(chunk.rows, existing ?? -1);
+        if (rowKey !== undefined && existing === undefined) chunk.index.set(rowKey, row);
+        chunk.records.push(record);
+        chunk.recordRows.push(row);
+      } catch (error) {
+        if (isRetryable(error)) throw error;
+        failures.push({ record, error });
+      }
+    }
+    return { chunks, skipped };
+  };
+
+  const summarize = <R>(
+    written: readonly WriteChunk<R>[],
+    refused: Failure<R>[],
+    failures: Failure<R>[],
+    skipped: number,
+  ): SinkResult<R> => {
+    const refusedRecords = new Set(refused.map((failure) => failure.record));
+    failures.push(...refused);
+    let rows = 0;
+    let deleted = 0;
+    for (const chunk of written) {
+      let count = chunk.records.length;
+      if (refusedRecords.size > 0)
+        count = chunk.records.filter((record) => !refusedRecords.has(record)).length;
+      if (chunk.kind === CHUNK_KIND.delete) deleted += count;
+      else rows += count;
+    }
+    return { written: rows, deleted, skipped, failures };
+  };
+
+  /**
+   * The plan of every record of the batch, when they share one whose rows are only ever appended
+   * (a write, not folded by key): such a batch is streamed to the writer as it is built.
+   */
+  const streamablePlanOf = (records: readonly SinkRecord[]): Planned | undefined => {
+    const first = records[0];
+    if (first === undefined || first.value === null || first.valueSchema === undefined) return undefined;
+    const tableName = tableOf(first.topic);
+    if (tableName === undefined) return undefined;
+    for (const record of records) {
+      if (
+        record.topic !== first.topic ||
+        record.value === null ||
+        record.valueSchema !== first.valueSchema ||
+        record.keySchema !== first.keySchema
+      )
+        return undefined;
+    }
+    const planned = cachedPlanOf(first, tableName, false);
+    return planned.folded ? undefined : planned;
+  };
+
+  /** Builds the batch while the writer already streams its first chunk's rows into the database. */
+  const streamRecords = async <R extends SinkRecord>(records: readonly R[]): Promise<SinkResult<R>> => {
+    const failures: Failure<R>[] = [];
+    const feed = new ChunkFeed<WriteChunk<R>>();
+    const writing = ports.writer.writeChunks(feed);
+    // Awaited below; until then a writer that fails early must not count as unhandled.
+    writing.catch(() => undefined);
+    let building: Building | undefined;
+    let built: { chunks: BuiltChunk<R>[]; skipped: number };
+    try {
+      built = await buildChunks(records, failures, {
+        chunkStarted: (chunk) => {
+          building?.finish();
+          building = new Building(chunk.rows);
+          chunk.progress = building;
+          feed.push(chunk);
+        },
+        sliceDone: () => building?.progressed(),
+      });
+      building?.finish();
+      feed.end();
+    } catch (error) {
+      // The writer rolls back; the batch fails with this error, not the writer's.
+      building?.fail(error);
+      feed.fail(error);
+      await writing.catch(() => undefined);
+      throw error;
+    }
+    return summarize(built.chunks, await writing, failures, built.skipped);
+  };
+
   return {
     /** Writes a batch: one transaction, chunks in record order, poison records returned as failures. */
     async sinkRecords<R extends SinkRecord>(records: readonly R[]): Promise<SinkResult<R>> {
-      const failures: { record: R; error: unknown }[] = [];
-      const chunks: (WriteChunk<R> & { planned: Planned; index: Map<string, number> })[] = [];
-      let skipped = 0;
-
-      for (let position = 0; position < records.length; position += 1) {
-        const record = records[position] as R;
-        // A batch is turned into rows synchronously, in slices: between them, the event loop
-        // answers the database and broker for other partitions' batches in flight.
-        if (position > 0 && position % YIELD_EVERY === 0) await new Promise(setImmediate);
-        const tableName = tableOf(record.topic);
-        if (tableName === undefined) {
-          skipped += 1;
-          continue;
-        }
+      const streamable = streamablePlanOf(records);
+      if (streamable !== undefined) {
+        let ready = true;
         try {
-          const tombstone = record.value === null;
-          if (tombstone && !config.deleteEnabled)
-            throw new SchemaError(invalidRecordMessage(config, record, 'value'));
-          if (!tombstone && record.valueSchema === undefined)
-            throw new SchemaError(invalidRecordMessage(config, record, 'value'));
-          if (
-            config.pkMode === PK_MODE.recordKey &&
-            (record.key === null || record.keySchema === undefined)
-          ) {
-            throw new SchemaError(invalidRecordMessage(config, record, 'key'));
-          }
-          const planned = cachedPlanOf(record, tableName, tombstone);
-          const rowKey = planned.rows.read(record);
-          let chunk = chunks.at(-1);
-          if (chunk === undefined || chunk.planned !== planned || chunk.rows.length >= config.batchSize) {
-            chunk = {
-              table: planned.table,
-              kind: planned.kind,
-              statements: planned.statements,
-              rows: new CopyRows(),
-              records: [],
-              recordRows: [],
-              planned,
-              index: new Map(),
-            };
-            chunks.push(chunk);
-          }
-          const existing = rowKey === undefined ? undefined : chunk.index.get(rowKey);
-          const row = planned.rows.emit(chunk.rows, existing ?? -1);
-          if (rowKey !== undefined && existing === undefined) chunk.index.set(rowKey, row);
-          chunk.records.push(record);
-          chunk.recordRows.push(row);
-        } catch (error) {
-          if (isRetryable(error)) throw error;
-          failures.push({ record, error });
+          // DDL before the write transaction starts (it runs on a connection of its own).
+          await ports.tables.ensureTable(streamable.table, streamable.fields.allFields);
+        } catch {
+          // The path below tries again and reports the failure as it does for any plan.
+          ready = false;
         }
+        if (ready) return streamRecords(records);
       }
 
+      const failures: Failure<R>[] = [];
+      const { chunks, skipped } = await buildChunks(records, failures);
       // DDL first, outside the write transaction, once per distinct field set in the batch.
       const failedPlans = new Map<Planned, unknown>();
       for (const chunk of chunks) {
@@ -280,20 +508,8 @@ export const createPostgresSink = (
         if (error === undefined) writable.push(chunk);
         else for (const record of chunk.records) failures.push({ record, error });
       }
-
       const refused = writable.length === 0 ? [] : await ports.writer.writeChunks(writable);
-      const refusedRecords = new Set(refused.map((failure) => failure.record));
-      failures.push(...refused);
-      let written = 0;
-      let deleted = 0;
-      for (const chunk of writable) {
-        let count = chunk.records.length;
-        if (refusedRecords.size > 0)
-          count = chunk.records.filter((record) => !refusedRecords.has(record)).length;
-        if (chunk.kind === CHUNK_KIND.delete) deleted += count;
-        else written += count;
-      }
-      return { written, deleted, skipped, failures };
+      return summarize(writable, refused, failures, skipped);
     },
   };
 };

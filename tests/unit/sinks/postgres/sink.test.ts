@@ -55,8 +55,12 @@ const fakes = () => {
       },
     },
     writer: {
-      writeChunks: async <R>(chunks: WriteChunk<R>[]) => {
-        written.push(...(chunks as unknown as WriteChunk<SinkRecord>[]));
+      writeChunks: async <R>(chunks: Iterable<WriteChunk<R>> | AsyncIterable<WriteChunk<R>>) => {
+        for await (const chunk of chunks) {
+          // A chunk still being built is written once its rows are all there.
+          await chunk.progress?.complete;
+          written.push(chunk as unknown as WriteChunk<SinkRecord>);
+        }
         return [];
       },
     },
@@ -165,5 +169,102 @@ describe.each([
     await expect(
       createPostgresSink(connector(), { tables: down, writer: fakes().writer }).sinkRecords([record('a', 1)]),
     ).rejects.toBeInstanceOf(UnavailableError);
+  });
+});
+
+describe('createPostgresSink streaming a batch to the writer while it is built', () => {
+  beforeEach(() => {
+    encode = true;
+  });
+
+  /**
+   * A writer that reads each chunk's first COPY data as a database connection would; a slow one
+   * takes a while over every slice, so the batch is finished while it still has slices to take.
+   */
+  const streamingWriter = (slow = false) => {
+    const seen: { streamed: boolean; slices: Buffer[]; rowsAtFirstSlice: number; rows: Buffer }[] = [];
+    return {
+      seen,
+      writeChunks: async <R>(chunks: Iterable<WriteChunk<R>> | AsyncIterable<WriteChunk<R>>) => {
+        for await (const chunk of chunks) {
+          const slices: Buffer[] = [];
+          let rowsAtFirstSlice = -1;
+          for await (const slice of chunk.progress?.rowsAsBuilt() ?? chunk.rows.data()) {
+            if (rowsAtFirstSlice < 0) rowsAtFirstSlice = chunk.rows.length;
+            slices.push(Buffer.from(slice));
+            if (slow) await new Promise((resolve) => setTimeout(resolve, 5));
+          }
+          seen.push({
+            streamed: chunk.progress !== undefined,
+            slices,
+            rowsAtFirstSlice,
+            rows: Buffer.concat(chunk.rows.data()),
+          });
+        }
+        return [];
+      },
+    };
+  };
+  const tables = { ensureTable: async () => undefined };
+
+  it('streams an insert batch of one plan while it is built, and what it streams is exactly its rows', async () => {
+    const writer = streamingWriter();
+    const records = Array.from({ length: 5000 }, (_unused, index) => record(`p${index}`, index));
+    const result = await createPostgresSink(connector({ 'batch.size': '10000' }), {
+      tables,
+      writer,
+    }).sinkRecords(records);
+
+    expect(result).toMatchObject({ written: 5000, failures: [] });
+    expect(writer.seen).toHaveLength(1);
+    const [chunk] = writer.seen;
+    expect(chunk?.streamed).toBe(true);
+    // The first rows left before the last were built, in several slices.
+    expect(chunk?.rowsAtFirstSlice).toBeLessThan(5000);
+    expect(chunk?.slices.length).toBeGreaterThan(1);
+    expect(Buffer.concat(chunk?.slices ?? []).equals(chunk?.rows ?? Buffer.alloc(1))).toBe(true);
+    expect(chunk?.rows.toString('utf8').split('\n')).toHaveLength(5001);
+  });
+
+  it('ends the stream when the batch is finished while the writer is still taking slices', async () => {
+    const writer = streamingWriter(true);
+    const records = Array.from({ length: 7000 }, (_unused, index) => record(`p${index}`, index));
+    const result = await createPostgresSink(connector({ 'batch.size': '10000' }), {
+      tables,
+      writer,
+    }).sinkRecords(records);
+    expect(result.written).toBe(7000);
+    const [chunk] = writer.seen;
+    expect(Buffer.concat(chunk?.slices ?? []).equals(chunk?.rows ?? Buffer.alloc(1))).toBe(true);
+  });
+
+  it('does not stream rows that a later record may replace (upserts folded by key)', async () => {
+    const writer = streamingWriter();
+    await createPostgresSink(connector({ 'insert.mode': 'upsert', 'pk.mode': 'record_key' }), {
+      tables,
+      writer,
+    }).sinkRecords([record('a', 1), record('b', 2), record('a', 3)]);
+    expect(writer.seen.map((chunk) => chunk.streamed)).toEqual([false]);
+  });
+
+  it('fails the stream and the batch with the error that stopped the building', async () => {
+    const writer = streamingWriter();
+    const records = Array.from({ length: 3000 }, (_unused, index) => record(`p${index}`, index));
+    // The 2,500th record fails with a retryable error once it is being turned into a row.
+    const failing = records[2500] as SinkRecord;
+    let reads = 0;
+    const value = failing.value;
+    Object.defineProperty(failing, 'value', {
+      get: () => {
+        reads += 1;
+        if (reads > 1) throw new UnavailableError('schema registry unreachable');
+        return value;
+      },
+    });
+    await expect(createPostgresSink(connector(), { tables, writer }).sinkRecords(records)).rejects.toThrow(
+      'schema registry unreachable',
+    );
+    // The writer saw the chunk fail while streaming it (it recorded nothing as written).
+    expect(writer.seen).toHaveLength(0);
   });
 });
