@@ -484,6 +484,34 @@ describe('failures', () => {
     expect((await rowsOf(topic)).map((row) => row.patient_id)).toEqual(['p2', 'p3']);
   });
 
+  it('streams a large batch while building it, and falls back when the database refuses part of it', async () => {
+    // 3,000 records are built in slices that reach the database while the rest is being built;
+    // a key conflict (redelivery) and a refused row both arrive mid-stream.
+    const topic = await createTestTopic();
+    const readings = Array.from({ length: 3000 }, (_unused, index) =>
+      reading(`p${index}`, index === 2600 ? 81 : 80),
+    );
+    await produceAvro(topic, { key: KEY, value: READING }, readings);
+    await db.query(
+      `CREATE TABLE "${topic}" ("__connect_topic" TEXT NOT NULL, "__connect_partition" INT NOT NULL, "__connect_offset" BIGINT NOT NULL, patient_id TEXT NOT NULL, heart_rate INT NOT NULL CHECK (heart_rate <> 81), time TIMESTAMP NOT NULL, PRIMARY KEY ("__connect_topic", "__connect_partition", "__connect_offset"))`,
+    );
+    const { handler, dlqTopic } = await sinkHandlerFor({ topics: topic, 'pk.mode': 'kafka' });
+    const event = await consumeAsEvent(topic, 3000);
+    const firstThousand = {
+      ...event,
+      records: { [`${topic}-0`]: (event.records[`${topic}-0`] ?? []).slice(0, 1000) },
+    };
+    await expect(handler(firstThousand)).resolves.toEqual({ batchItemFailures: [] });
+    await expect(handler(event)).resolves.toEqual({ batchItemFailures: [] });
+    const offsets = (await rowsOf(topic, '"__connect_offset"')).map((row) => Number(row.__connect_offset));
+    expect(offsets).toEqual(
+      Array.from({ length: 3000 }, (_unused, index) => index).filter((index) => index !== 2600),
+    );
+    const [letter] = await readDeadLetters(dlqTopic, 1);
+    expect(letter?.headers['medstream.dlq.source.offset']).toBe('2600');
+    expect(letter?.headers['medstream.dlq.reason.message']).toContain('violates check constraint');
+  });
+
   it('dead-letters only the rows the database refuses and writes the others', async () => {
     const topic = await createTestTopic();
     await produceAvro(topic, { value: READING }, [reading('p1', 80), reading('p2', 81), reading('p3', 82)]);
