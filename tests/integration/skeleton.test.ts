@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { Client } from 'pg';
 import { loadConfig } from '../../lib/config';
+import { pollUntil as poll } from '../support/poll';
 
 // The walking skeleton on real services: `serverless offline start` runs the functions and the
 // project's Kafka trigger; simulate publishes Avro biometrics to biometrics_default through the
@@ -17,19 +18,15 @@ let offline: ChildProcess | undefined;
 let output = '';
 const db = new Client({ connectionString: config.DATABASE_URL });
 
+/** The shared poll, failing with what serverless offline said. */
 const pollUntil = async <T>(
   what: string,
   probe: () => Promise<T | undefined>,
   timeoutMs: number,
-): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`timed out waiting for ${what}; serverless offline said:\n${output.slice(-4000)}`);
-};
+): Promise<T> =>
+  poll(what, probe, timeoutMs).catch((error: Error) => {
+    throw new Error(`${error.message}; serverless offline said:\n${output.slice(-4000)}`);
+  });
 
 const invoke = async (functionName: string, payload: unknown): Promise<Response> =>
   fetch(

@@ -235,25 +235,7 @@ export const sinkHandlerFor = async (connector: Record<string, unknown>) => {
   return { handler: makeHandler(deps), dlqTopic, pool };
 };
 
-/** Polls until `probe` returns a value (never a bare sleep). */
-export const pollUntil = async <T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`timed out waiting for ${what}${last === undefined ? '' : `: ${String(last)}`}`);
-};
+export { pollUntil } from '../../support/poll';
 
 export const columnsOf = async (table: string) =>
   (
