@@ -101,7 +101,9 @@ describe('count-failures on the real stack', () => {
     const { batchId } = await pipeline.extract(PATIENT);
     const rawEvents = await consumeBatchAsEvents([topics.raw(PATIENT)], [batchId], patients);
     const raw = rawEvents.flatMap(recordsOf);
-    const [givenUp, ...delivered] = raw;
+    const [givenUp] = raw;
+    // A producer retry may have published the given-up record twice: its copies are given up too.
+    const delivered = raw.filter((record) => record.key !== givenUp?.key);
     if (givenUp === undefined || delivered.length === 0) throw new Error('dataset');
     // The given-up record never reaches the transform (its retries were exhausted); the rest do.
     const rest: Record<string, KafkaEventRecord[]> = {};
