@@ -443,7 +443,9 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
         return;
       }
       // Not resolved: kafkajs fetches again from the first pending record, with whatever arrived
-      // meanwhile, until the batch is full or the batching window has passed.
+      // meanwhile, until the batch is full or the batching window has passed. Carried records in the
+      // chunk were resolved when they were carried: move the position back to them.
+      resolveOffset(String(first.offset - 1));
       await delay(Math.min(100, config.maximumBatchingWindowMs - waited));
     }
   };
