@@ -1,5 +1,6 @@
 jest.setTimeout(60_000);
 
+import { createSeededRandom, randomInt } from '../../../lib/random';
 import {
   createTopic,
   disconnectClients,
@@ -87,6 +88,56 @@ describe('batching', () => {
     expect(recordsIn(handler.deliveries.slice(0, 1))).toHaveLength(10);
     expect(valuesIn(handler.deliveries)).toEqual(Array.from({ length: 17 }, (_unused, n) => ({ n })));
   });
+
+  // Random send sizes, fetch sizes and batch sizes, some records arriving while the trigger runs:
+  // whatever the fetches cut, each partition's records come out once, in order, in batches no
+  // larger than batchSize. Seeded, so a failure replays.
+  it.each([7, 21, 1234])(
+    'delivers each record once and in order across random fetch cuts (seed %i)',
+    async (seed) => {
+      const random = createSeededRandom(seed);
+      const topic = uniqueName(`cuts-${seed}`);
+      await createTopic(topic, 2);
+      const batchSize = randomInt(random, 3, 12);
+      const sends: { partition: number; count: number }[] = Array.from({ length: 24 }, () => ({
+        partition: randomInt(random, 0, 1),
+        count: randomInt(random, 1, 9),
+      }));
+      const produced: number[][] = [[], []];
+      const send = async ({ partition, count }: { partition: number; count: number }): Promise<void> => {
+        const from = (produced[0]?.length ?? 0) + (produced[1]?.length ?? 0);
+        const messages = values(count, from).map((message) => ({ ...message, partition }));
+        await produce(topic, messages);
+        produced[partition]?.push(...messages.map((_message, index) => from + index));
+      };
+      for (const batch of sends.slice(0, 16)) await send(batch);
+      const handler = recordingHandler();
+      await startTrigger(sourceConfig({ topic, batchSize, maximumBatchingWindowMs: 300 }), handler.invoke, {
+        ...fastTuning,
+        maxBytesPerPartition: randomInt(random, 120, 500),
+      });
+      for (const batch of sends.slice(16)) {
+        await new Promise((resolve) => setTimeout(resolve, randomInt(random, 0, 150)));
+        await send(batch);
+      }
+      const total = (produced[0]?.length ?? 0) + (produced[1]?.length ?? 0);
+
+      await waitFor(`${total} records`, () => recordsIn(handler.deliveries).length >= total, 30_000);
+      // A repeat would show here, after everything has arrived once.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      for (const partition of [0, 1]) {
+        const delivered = recordsIn(handler.deliveries)
+          .filter((record) => record.partition === partition)
+          .map(
+            (record) =>
+              (JSON.parse(Buffer.from(record.value ?? '', 'base64').toString('utf8')) as { n: number }).n,
+          );
+        expect(delivered).toEqual(produced[partition]);
+      }
+      for (const delivery of handler.deliveries)
+        expect(recordsIn([delivery]).length).toBeLessThanOrEqual(batchSize);
+    },
+  );
 
   it('invokes a partial batch after the window when the rest of the log is an open transaction', async () => {
     const topic = uniqueName('open-tx');
