@@ -89,53 +89,78 @@ describe('batching', () => {
     expect(valuesIn(handler.deliveries)).toEqual(Array.from({ length: 17 }, (_unused, n) => ({ n })));
   });
 
-  // Random send sizes, fetch sizes and batch sizes, some records arriving while the trigger runs:
-  // whatever the fetches cut, each partition's records come out once, in order, in batches no
-  // larger than batchSize. Seeded, so a failure replays.
+  /**
+   * Random send sizes, fetch sizes and batch sizes, some records arriving while the trigger runs,
+   * and (with `failureRate`) invocations that throw and are retried. Seeded, so a failure replays.
+   * Returns each partition's values as produced, and as delivered by invocations that succeeded.
+   */
+  const randomCuts = async (seed: number, failureRate: number) => {
+    const random = createSeededRandom(seed);
+    const topic = uniqueName(`cuts-${seed}`);
+    await createTopic(topic, 2);
+    const batchSize = randomInt(random, 3, 12);
+    const sends = Array.from({ length: 24 }, () => ({
+      partition: randomInt(random, 0, 1),
+      count: randomInt(random, 1, 9),
+    }));
+    const produced: number[][] = [[], []];
+    let total = 0;
+    const send = async ({ partition, count }: { partition: number; count: number }): Promise<void> => {
+      await produce(
+        topic,
+        values(count, total).map((message) => ({ ...message, partition })),
+      );
+      produced[partition]?.push(...Array.from({ length: count }, (_unused, index) => total + index));
+      total += count;
+    };
+    for (const batch of sends.slice(0, 16)) await send(batch);
+    const failedCalls = new Set<number>();
+    // Its own sequence: which calls fail does not depend on how the sends interleave with them.
+    const failing = createSeededRandom(seed + 1);
+    const handler = recordingHandler((_event, call) => {
+      if (failing() >= failureRate) return undefined;
+      failedCalls.add(call);
+      throw new Error(`invocation ${call} fails`);
+    });
+    await startTrigger(sourceConfig({ topic, batchSize, maximumBatchingWindowMs: 300 }), handler.invoke, {
+      ...fastTuning,
+      maxBytesPerPartition: randomInt(random, 120, 500),
+    });
+    for (const batch of sends.slice(16)) {
+      await new Promise((resolve) => setTimeout(resolve, randomInt(random, 0, 150)));
+      await send(batch);
+    }
+    const succeeded = () => handler.deliveries.filter((_delivery, index) => !failedCalls.has(index + 1));
+    await waitFor(`${total} records`, () => recordsIn(succeeded()).length >= total, 30_000);
+    // A repeat would show here, after everything has arrived once.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const delivered = [0, 1].map((partition) =>
+      recordsIn(succeeded())
+        .filter((record) => record.partition === partition)
+        .map(
+          (record) =>
+            (JSON.parse(Buffer.from(record.value ?? '', 'base64').toString('utf8')) as { n: number }).n,
+        ),
+    );
+    const largest = Math.max(...handler.deliveries.map((delivery) => recordsIn([delivery]).length));
+    return { produced, delivered, batchSize, largest, failures: failedCalls.size };
+  };
+
   it.each([7, 21, 1234])(
     'delivers each record once and in order across random fetch cuts (seed %i)',
     async (seed) => {
-      const random = createSeededRandom(seed);
-      const topic = uniqueName(`cuts-${seed}`);
-      await createTopic(topic, 2);
-      const batchSize = randomInt(random, 3, 12);
-      const sends: { partition: number; count: number }[] = Array.from({ length: 24 }, () => ({
-        partition: randomInt(random, 0, 1),
-        count: randomInt(random, 1, 9),
-      }));
-      const produced: number[][] = [[], []];
-      const send = async ({ partition, count }: { partition: number; count: number }): Promise<void> => {
-        const from = (produced[0]?.length ?? 0) + (produced[1]?.length ?? 0);
-        const messages = values(count, from).map((message) => ({ ...message, partition }));
-        await produce(topic, messages);
-        produced[partition]?.push(...messages.map((_message, index) => from + index));
-      };
-      for (const batch of sends.slice(0, 16)) await send(batch);
-      const handler = recordingHandler();
-      await startTrigger(sourceConfig({ topic, batchSize, maximumBatchingWindowMs: 300 }), handler.invoke, {
-        ...fastTuning,
-        maxBytesPerPartition: randomInt(random, 120, 500),
-      });
-      for (const batch of sends.slice(16)) {
-        await new Promise((resolve) => setTimeout(resolve, randomInt(random, 0, 150)));
-        await send(batch);
-      }
-      const total = (produced[0]?.length ?? 0) + (produced[1]?.length ?? 0);
+      const { produced, delivered, batchSize, largest } = await randomCuts(seed, 0);
+      expect(delivered).toEqual(produced);
+      expect(largest).toBeLessThanOrEqual(batchSize);
+    },
+  );
 
-      await waitFor(`${total} records`, () => recordsIn(handler.deliveries).length >= total, 30_000);
-      // A repeat would show here, after everything has arrived once.
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      for (const partition of [0, 1]) {
-        const delivered = recordsIn(handler.deliveries)
-          .filter((record) => record.partition === partition)
-          .map(
-            (record) =>
-              (JSON.parse(Buffer.from(record.value ?? '', 'base64').toString('utf8')) as { n: number }).n,
-          );
-        expect(delivered).toEqual(produced[partition]);
-      }
-      for (const delivery of handler.deliveries)
-        expect(recordsIn([delivery]).length).toBeLessThanOrEqual(batchSize);
+  it.each([3, 21, 99])(
+    'retries failed invocations across random fetch cuts: each record succeeds once, in order (seed %i)',
+    async (seed) => {
+      const { produced, delivered, failures } = await randomCuts(seed, 0.3);
+      expect(failures).toBeGreaterThan(0);
+      expect(delivered).toEqual(produced);
     },
   );
 
