@@ -2,6 +2,7 @@ import { makeHandler } from '../../../functions/sink-postgres';
 import type { AvroSchema } from '../../../lib/avro/registry';
 import { UnavailableError } from '../../../lib/errors';
 import { avroDecoder } from '../../../lib/kafka/records';
+import { createSeededRandom, randomInt } from '../../../lib/random';
 import { parseSinkConnectorConfig } from '../../../lib/sinks/postgres/config';
 import { createSinkPool } from '../../../lib/sinks/postgres/pg-pool';
 import { createPgChunkWriter, createPgTableStore } from '../../../lib/sinks/postgres/pg-store';
@@ -511,6 +512,57 @@ describe('failures', () => {
     expect(letter?.headers['medstream.dlq.source.offset']).toBe('2600');
     expect(letter?.headers['medstream.dlq.reason.message']).toContain('violates check constraint');
   });
+
+  // Seeded, so a failure replays: random chunk sizes (batch.size), random refused rows, and
+  // deliveries that overlap what earlier ones wrote (redelivery after a partial commit, as a
+  // retried batch would be). Whatever the cut, each record lands once or is dead-lettered.
+  it.each([5, 17, 2024])(
+    'pk.mode kafka: overlapping redeliveries with refused rows land each record once (seed %i)',
+    async (seed) => {
+      const random = createSeededRandom(seed);
+      const total = randomInt(random, 1500, 4000);
+      const refused = new Set(
+        Array.from({ length: randomInt(random, 1, 4) }, () => randomInt(random, 0, total - 1)),
+      );
+      const topic = await createTestTopic();
+      await produceAvro(
+        topic,
+        { key: KEY, value: READING },
+        Array.from({ length: total }, (_unused, index) => reading(`p${index}`, refused.has(index) ? 81 : 80)),
+      );
+      await db.query(
+        `CREATE TABLE "${topic}" ("__connect_topic" TEXT NOT NULL, "__connect_partition" INT NOT NULL, "__connect_offset" BIGINT NOT NULL, patient_id TEXT NOT NULL, heart_rate INT NOT NULL CHECK (heart_rate <> 81), time TIMESTAMP NOT NULL, PRIMARY KEY ("__connect_topic", "__connect_partition", "__connect_offset"))`,
+      );
+      const { handler, dlqTopic } = await sinkHandlerFor({
+        topics: topic,
+        'pk.mode': 'kafka',
+        'batch.size': randomInt(random, 200, 3000),
+      });
+      const event = await consumeAsEvent(topic, total);
+      const records = event.records[`${topic}-0`] ?? [];
+      // Each delivery starts at or before where the previous one ended, and goes further.
+      let letters = 0;
+      for (let end = 0; end < total; ) {
+        const start = randomInt(random, Math.max(0, end - 800), end);
+        end = Math.min(total, end + randomInt(random, 300, 2000));
+        const slice = records.slice(start, end);
+        letters += slice.filter((record) => refused.has(record.offset)).length;
+        await expect(handler({ ...event, records: { [`${topic}-0`]: slice } })).resolves.toEqual({
+          batchItemFailures: [],
+        });
+      }
+
+      const offsets = (await rowsOf(topic, '"__connect_offset"')).map((row) => Number(row.__connect_offset));
+      expect(offsets).toEqual(
+        Array.from({ length: total }, (_unused, index) => index).filter((index) => !refused.has(index)),
+      );
+      const deadLetters = await readDeadLetters(dlqTopic, letters, letters === 0 ? 1000 : 30_000);
+      expect(deadLetters).toHaveLength(letters);
+      expect(
+        new Set(deadLetters.map((letter) => Number(letter.headers['medstream.dlq.source.offset']))),
+      ).toEqual(refused);
+    },
+  );
 
   it('dead-letters only the rows the database refuses and writes the others', async () => {
     const topic = await createTestTopic();
