@@ -1,6 +1,7 @@
 import { makeHandler } from '../../../functions/sink-postgres';
 import type { AvroSchema } from '../../../lib/avro/registry';
 import { UnavailableError } from '../../../lib/errors';
+import type { KafkaEvent, KafkaEventRecord } from '../../../lib/kafka/event';
 import { avroDecoder } from '../../../lib/kafka/records';
 import { createSeededRandom, randomInt } from '../../../lib/random';
 import { parseSinkConnectorConfig } from '../../../lib/sinks/postgres/config';
@@ -40,6 +41,28 @@ const reading = (patient: string, heartRate: number, time = Date.UTC(2026, 0, 1,
 
 const rowsOf = async (table: string, orderBy = '"patient_id"') =>
   (await db.query(`SELECT * FROM "${table}" ORDER BY ${orderBy}`)).rows;
+
+/**
+ * Delivers a one-partition event in random slices, each starting at or before where the previous
+ * one ended (a redelivery after a partial commit, as a retried batch would be) and going further.
+ */
+const deliverOverlapping = async (
+  random: () => number,
+  handler: (event: KafkaEvent) => Promise<unknown>,
+  event: KafkaEvent,
+  onSlice: (slice: KafkaEventRecord[]) => void = () => undefined,
+): Promise<void> => {
+  const [[key, records] = ['', []]] = Object.entries(event.records);
+  for (let end = 0; end < records.length; ) {
+    const start = randomInt(random, Math.max(0, end - 800), end);
+    end = Math.min(records.length, end + randomInt(random, 300, 2000));
+    const slice = records.slice(start, end);
+    onSlice(slice);
+    await expect(handler({ ...event, records: { [key]: slice } })).resolves.toEqual({
+      batchItemFailures: [],
+    });
+  }
+};
 
 describe('auto.create', () => {
   it('creates the table with the JDBC sink type of every Avro type, and writes each value', async () => {
@@ -538,19 +561,10 @@ describe('failures', () => {
         'pk.mode': 'kafka',
         'batch.size': randomInt(random, 200, 3000),
       });
-      const event = await consumeAsEvent(topic, total);
-      const records = event.records[`${topic}-0`] ?? [];
-      // Each delivery starts at or before where the previous one ended, and goes further.
       let letters = 0;
-      for (let end = 0; end < total; ) {
-        const start = randomInt(random, Math.max(0, end - 800), end);
-        end = Math.min(total, end + randomInt(random, 300, 2000));
-        const slice = records.slice(start, end);
+      await deliverOverlapping(random, handler, await consumeAsEvent(topic, total), (slice) => {
         letters += slice.filter((record) => refused.has(record.offset)).length;
-        await expect(handler({ ...event, records: { [`${topic}-0`]: slice } })).resolves.toEqual({
-          batchItemFailures: [],
-        });
-      }
+      });
 
       const offsets = (await rowsOf(topic, '"__connect_offset"')).map((row) => Number(row.__connect_offset));
       expect(offsets).toEqual(
@@ -561,6 +575,32 @@ describe('failures', () => {
       expect(
         new Set(deadLetters.map((letter) => Number(letter.headers['medstream.dlq.source.offset']))),
       ).toEqual(refused);
+    },
+  );
+
+  it.each([8, 64])(
+    'upsert pk.mode record_key: overlapping redeliveries keep the latest reading per key (seed %i)',
+    async (seed) => {
+      const random = createSeededRandom(seed);
+      const total = randomInt(random, 1500, 4000);
+      const readings = Array.from({ length: total }, (_unused, index) =>
+        reading(`p${randomInt(random, 0, 299)}`, 40 + (index % 150)),
+      );
+      const topic = await createTestTopic();
+      await produceAvro(topic, { key: KEY, value: READING }, readings);
+      const { handler } = await sinkHandlerFor({
+        topics: topic,
+        'auto.create': 'true',
+        'insert.mode': 'upsert',
+        'pk.mode': 'record_key',
+        'batch.size': randomInt(random, 200, 3000),
+      });
+      await deliverOverlapping(random, handler, await consumeAsEvent(topic, total));
+
+      const latest = new Map(readings.map(({ value }) => [value.patient_id, value.heart_rate]));
+      const rows = await rowsOf(topic);
+      expect(new Map(rows.map((row) => [row.patient_id, row.heart_rate]))).toEqual(latest);
+      expect(rows).toHaveLength(latest.size);
     },
   );
 
