@@ -91,10 +91,11 @@ describe('batching', () => {
 
   /**
    * Random send sizes, fetch sizes and batch sizes, some records arriving while the trigger runs,
-   * and (with `failureRate`) invocations that throw and are retried. Seeded, so a failure replays.
-   * Returns each partition's values as produced, and as delivered by invocations that succeeded.
+   * with `failureRate` invocations that throw and are retried, with `filterRate` records that a
+   * filter pattern drops. Seeded, so a failure replays. Returns each partition's values as produced
+   * (less the filtered ones), and as delivered by invocations that succeeded.
    */
-  const randomCuts = async (seed: number, failureRate: number) => {
+  const randomCuts = async (seed: number, { failureRate = 0, filterRate = 0 } = {}) => {
     const random = createSeededRandom(seed);
     const topic = uniqueName(`cuts-${seed}`);
     await createTopic(topic, 2);
@@ -103,6 +104,9 @@ describe('batching', () => {
       partition: randomInt(random, 0, 1),
       count: randomInt(random, 1, 9),
     }));
+    const planned = sends.reduce((sum, { count }) => sum + count, 0);
+    const filtering = createSeededRandom(seed + 2);
+    const dropped = Array.from({ length: planned }, (_unused, n) => n).filter(() => filtering() < filterRate);
     const produced: number[][] = [[], []];
     let total = 0;
     const send = async ({ partition, count }: { partition: number; count: number }): Promise<void> => {
@@ -110,7 +114,10 @@ describe('batching', () => {
         topic,
         values(count, total).map((message) => ({ ...message, partition })),
       );
-      produced[partition]?.push(...Array.from({ length: count }, (_unused, index) => total + index));
+      const kept = Array.from({ length: count }, (_unused, index) => total + index).filter(
+        (n) => !dropped.includes(n),
+      );
+      produced[partition]?.push(...kept);
       total += count;
     };
     for (const batch of sends.slice(0, 16)) await send(batch);
@@ -122,7 +129,9 @@ describe('batching', () => {
       failedCalls.add(call);
       throw new Error(`invocation ${call} fails`);
     });
-    await startTrigger(sourceConfig({ topic, batchSize, maximumBatchingWindowMs: 300 }), handler.invoke, {
+    const filterPatterns = dropped.length > 0 ? [{ value: { n: [{ 'anything-but': dropped }] } }] : [];
+    const config = sourceConfig({ topic, batchSize, maximumBatchingWindowMs: 300, filterPatterns });
+    await startTrigger(config, handler.invoke, {
       ...fastTuning,
       maxBytesPerPartition: randomInt(random, 120, 500),
     });
@@ -131,7 +140,8 @@ describe('batching', () => {
       await send(batch);
     }
     const succeeded = () => handler.deliveries.filter((_delivery, index) => !failedCalls.has(index + 1));
-    await waitFor(`${total} records`, () => recordsIn(succeeded()).length >= total, 30_000);
+    const expected = total - dropped.length;
+    await waitFor(`${expected} records`, () => recordsIn(succeeded()).length >= expected, 30_000);
     // A repeat would show here, after everything has arrived once.
     await new Promise((resolve) => setTimeout(resolve, 500));
     const delivered = [0, 1].map((partition) =>
@@ -143,13 +153,13 @@ describe('batching', () => {
         ),
     );
     const largest = Math.max(...handler.deliveries.map((delivery) => recordsIn([delivery]).length));
-    return { produced, delivered, batchSize, largest, failures: failedCalls.size };
+    return { produced, delivered, batchSize, largest, failures: failedCalls.size, dropped: dropped.length };
   };
 
   it.each([7, 21, 1234])(
     'delivers each record once and in order across random fetch cuts (seed %i)',
     async (seed) => {
-      const { produced, delivered, batchSize, largest } = await randomCuts(seed, 0);
+      const { produced, delivered, batchSize, largest } = await randomCuts(seed);
       expect(delivered).toEqual(produced);
       expect(largest).toBeLessThanOrEqual(batchSize);
     },
@@ -158,8 +168,17 @@ describe('batching', () => {
   it.each([3, 21, 99])(
     'retries failed invocations across random fetch cuts: each record succeeds once, in order (seed %i)',
     async (seed) => {
-      const { produced, delivered, failures } = await randomCuts(seed, 0.3);
+      const { produced, delivered, failures } = await randomCuts(seed, { failureRate: 0.3 });
       expect(failures).toBeGreaterThan(0);
+      expect(delivered).toEqual(produced);
+    },
+  );
+
+  it.each([4, 50])(
+    'filters and retries across random fetch cuts: each kept record succeeds once, in order (seed %i)',
+    async (seed) => {
+      const { produced, delivered, dropped } = await randomCuts(seed, { failureRate: 0.2, filterRate: 0.2 });
+      expect(dropped).toBeGreaterThan(0);
       expect(delivered).toEqual(produced);
     },
   );
