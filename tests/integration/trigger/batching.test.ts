@@ -1,12 +1,15 @@
 jest.setTimeout(60_000);
 
+import type { KafkaEventRecord } from '../../../lib/kafka/event';
 import { createSeededRandom, randomInt } from '../../../lib/random';
+import type { FailureDocument } from '../../../plugins/serverless-offline-kafka/src/failure';
 import {
   createTopic,
   disconnectClients,
   fastTuning,
   kafka,
   produce,
+  readTopic,
   recordingHandler,
   recordsIn,
   sourceConfig,
@@ -91,11 +94,19 @@ describe('batching', () => {
 
   /**
    * Random send sizes, fetch sizes and batch sizes, some records arriving while the trigger runs,
-   * with `failureRate` invocations that throw and are retried, with `filterRate` records that a
-   * filter pattern drops. Seeded, so a failure replays. Returns each partition's values as produced
-   * (less the filtered ones), and as delivered by invocations that succeeded.
+   * with `failureRate` invocations that throw and are retried (`retries` times, then sent to an
+   * on-failure topic; forever without), with `filterRate` records that a filter pattern drops.
+   * Seeded, so a failure replays. Returns each partition's values as produced (less the filtered
+   * ones), as delivered by invocations that succeeded, and as sent to the on-failure topic.
    */
-  const randomCuts = async (seed: number, { failureRate = 0, filterRate = 0 } = {}) => {
+  const randomCuts = async (
+    seed: number,
+    {
+      failureRate = 0,
+      filterRate = 0,
+      retries,
+    }: { failureRate?: number; filterRate?: number; retries?: number } = {},
+  ) => {
     const random = createSeededRandom(seed);
     const topic = uniqueName(`cuts-${seed}`);
     await createTopic(topic, 2);
@@ -130,8 +141,15 @@ describe('batching', () => {
       throw new Error(`invocation ${call} fails`);
     });
     const filterPatterns = dropped.length > 0 ? [{ value: { n: [{ 'anything-but': dropped }] } }] : [];
-    const config = sourceConfig({ topic, batchSize, maximumBatchingWindowMs: 300, filterPatterns });
-    await startTrigger(config, handler.invoke, {
+    const onFailureTopic = retries === undefined ? undefined : uniqueName('on-failure');
+    const config = sourceConfig({
+      topic,
+      batchSize,
+      maximumBatchingWindowMs: 300,
+      filterPatterns,
+      ...(onFailureTopic ? { onFailureTopic, maximumRetryAttempts: retries } : {}),
+    });
+    const trigger = await startTrigger(config, handler.invoke, {
       ...fastTuning,
       maxBytesPerPartition: randomInt(random, 120, 500),
     });
@@ -141,19 +159,36 @@ describe('batching', () => {
     }
     const succeeded = () => handler.deliveries.filter((_delivery, index) => !failedCalls.has(index + 1));
     const expected = total - dropped.length;
-    await waitFor(`${expected} records`, () => recordsIn(succeeded()).length >= expected, 30_000);
+    const settled = () => recordsIn(succeeded()).length + trigger.stats().sentToDestination;
+    await waitFor(`${expected} records`, () => settled() >= expected, 30_000);
     // A repeat would show here, after everything has arrived once.
     await new Promise((resolve) => setTimeout(resolve, 500));
+    const numberIn = (record: KafkaEventRecord): number =>
+      (JSON.parse(Buffer.from(record.value ?? '', 'base64').toString('utf8')) as { n: number }).n;
     const delivered = [0, 1].map((partition) =>
       recordsIn(succeeded())
         .filter((record) => record.partition === partition)
-        .map(
-          (record) =>
-            (JSON.parse(Buffer.from(record.value ?? '', 'base64').toString('utf8')) as { n: number }).n,
-        ),
+        .map(numberIn),
+    );
+    const sent = trigger.stats().sentToDestination;
+    const failed = onFailureTopic
+      ? (await readTopic(onFailureTopic, sent)).flatMap(({ value }) =>
+          Object.values((JSON.parse(value) as FailureDocument).payload.records).flat(),
+        )
+      : [];
+    const sentAway = [0, 1].map((partition) =>
+      failed.filter((record) => record.partition === partition).map(numberIn),
     );
     const largest = Math.max(...handler.deliveries.map((delivery) => recordsIn([delivery]).length));
-    return { produced, delivered, batchSize, largest, failures: failedCalls.size, dropped: dropped.length };
+    return {
+      produced,
+      delivered,
+      sentAway,
+      batchSize,
+      largest,
+      failures: failedCalls.size,
+      dropped: dropped.length,
+    };
   };
 
   it.each([7, 21, 1234])(
@@ -180,6 +215,22 @@ describe('batching', () => {
       const { produced, delivered, dropped } = await randomCuts(seed, { failureRate: 0.2, filterRate: 0.2 });
       expect(dropped).toBeGreaterThan(0);
       expect(delivered).toEqual(produced);
+    },
+  );
+
+  it.each([6, 77])(
+    'sends batches that exhaust their retries to the on-failure topic across random fetch cuts (seed %i)',
+    async (seed) => {
+      const { produced, delivered, sentAway } = await randomCuts(seed, { failureRate: 0.4, retries: 1 });
+      expect(sentAway.flat().length).toBeGreaterThan(0);
+      // Each record either succeeded once or was sent away once; each list keeps the log's order.
+      for (const partition of [0, 1]) {
+        const succeeded = delivered[partition] ?? [];
+        const away = sentAway[partition] ?? [];
+        expect([...succeeded, ...away].sort((a, b) => a - b)).toEqual(produced[partition]);
+        expect(succeeded).toEqual([...succeeded].sort((a, b) => a - b));
+        expect(away).toEqual([...away].sort((a, b) => a - b));
+      }
     },
   );
 
