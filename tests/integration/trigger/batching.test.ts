@@ -234,6 +234,47 @@ describe('batching', () => {
     },
   );
 
+  it('loses nothing when partitions move to a second member of the group mid-stream', async () => {
+    // Small fetches keep batches carried across fetches while the group rebalances twice (a
+    // member joins, then the first one leaves): records may be delivered again (at least once),
+    // never skipped.
+    const random = createSeededRandom(11);
+    const topic = uniqueName('rebalance');
+    await createTopic(topic, 2);
+    let total = 0;
+    const sendSome = async (): Promise<void> => {
+      const count = randomInt(random, 1, 9);
+      await produce(
+        topic,
+        values(count, total).map((message) => ({ ...message, partition: randomInt(random, 0, 1) })),
+      );
+      total += count;
+    };
+    for (let send = 0; send < 30; send += 1) await sendSome();
+    const slow = async (): Promise<undefined> => {
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      return undefined;
+    };
+    const first = recordingHandler(slow);
+    const second = recordingHandler(slow);
+    const config = sourceConfig({ topic, batchSize: 7, maximumBatchingWindowMs: 300 });
+    const tuning = { ...fastTuning, maxBytesPerPartition: 300 };
+    const leaving = await startTrigger(config, first.invoke, tuning);
+    for (let send = 0; send < 10; send += 1) await sendSome();
+    await startTrigger(config, second.invoke, tuning);
+    for (let send = 0; send < 10; send += 1) await sendSome();
+    await leaving.stop();
+    for (let send = 0; send < 10; send += 1) await sendSome();
+
+    const seen = () =>
+      new Set(
+        valuesIn([...first.deliveries, ...second.deliveries]).map((value) => (value as { n: number }).n),
+      );
+    await waitFor(`all ${total} records`, () => seen().size >= total, 45_000);
+    expect([...seen()].sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_unused, n) => n));
+    expect(second.deliveries.length).toBeGreaterThan(0);
+  });
+
   it('invokes a partial batch after the window when the rest of the log is an open transaction', async () => {
     const topic = uniqueName('open-tx');
     await createTopic(topic);
