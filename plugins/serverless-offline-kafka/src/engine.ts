@@ -330,11 +330,11 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
         await commitChain;
       }
       if (commitFailure !== undefined) throw commitFailure;
-    } catch (error) {
-      // kafkajs fetches again from this partition's resolved offset, which a carried batch moved
-      // past records not yet invoked: move it back to them, so they are read again, not skipped.
-      if (pendingStart !== null) resolveOffset(String(pendingStart - 1));
-      throw error;
+    } finally {
+      // Records read but neither invoked nor carried are read again, whatever ended this batch (the
+      // end of the log short of a full batch, an error): kafkajs fetches from this partition's
+      // resolved offset, which a carried batch moved past them, so move it back to them.
+      if (pendingStart !== null && !carried.has(partition)) resolveOffset(String(pendingStart - 1));
     }
 
     async function consumeBatch(): Promise<void> {
@@ -442,10 +442,9 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
         resolveOffset(String(coveredUpTo));
         return;
       }
-      // Not resolved: kafkajs fetches again from the first pending record, with whatever arrived
-      // meanwhile, until the batch is full or the batching window has passed. Carried records in the
-      // chunk were resolved when they were carried: move the position back to them.
-      resolveOffset(String(first.offset - 1));
+      // Not resolved: kafkajs fetches again from the first pending record (see the end of
+      // eachBatch), with whatever arrived meanwhile, until the batch is full or the batching window
+      // has passed.
       await delay(Math.min(100, config.maximumBatchingWindowMs - waited));
     }
   };
