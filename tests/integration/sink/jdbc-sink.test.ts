@@ -42,6 +42,18 @@ const reading = (patient: string, heartRate: number, time = Date.UTC(2026, 0, 1,
 const rowsOf = async (table: string, orderBy = '"patient_id"') =>
   (await db.query(`SELECT * FROM "${table}" ORDER BY ${orderBy}`)).rows;
 
+/** The pk.mode kafka table of READING, made in advance, whose CHECK refuses a heart rate of 81. */
+const createCheckedKafkaTable = (topic: string) =>
+  db.query(
+    `CREATE TABLE "${topic}" ("__connect_topic" TEXT NOT NULL, "__connect_partition" INT NOT NULL, "__connect_offset" BIGINT NOT NULL, patient_id TEXT NOT NULL, heart_rate INT NOT NULL CHECK (heart_rate <> 81), time TIMESTAMP NOT NULL, PRIMARY KEY ("__connect_topic", "__connect_partition", "__connect_offset"))`,
+  );
+
+/** The event with only the first `count` records of its one partition (a partial delivery). */
+const firstRecordsOf = (event: KafkaEvent, count: number): KafkaEvent => {
+  const [[key, records] = ['', []]] = Object.entries(event.records);
+  return { ...event, records: { [key]: records.slice(0, count) } };
+};
+
 /**
  * Delivers a one-partition event in random slices, each starting at or before where the previous
  * one ended (a redelivery after a partial commit, as a retried batch would be) and going further.
@@ -262,11 +274,7 @@ describe('insert modes and pk modes', () => {
     const { handler } = await sinkHandlerFor({ topics: topic, 'auto.create': 'true', 'pk.mode': 'kafka' });
     const event = await consumeAsEvent(topic, 3);
     // A partial first delivery, then the whole batch again (a retry from the first offset).
-    const firstTwo = {
-      ...event,
-      records: { [`${topic}-0`]: (event.records[`${topic}-0`] ?? []).slice(0, 2) },
-    };
-    await expect(handler(firstTwo)).resolves.toEqual({ batchItemFailures: [] });
+    await expect(handler(firstRecordsOf(event, 2))).resolves.toEqual({ batchItemFailures: [] });
     await expect(handler(event)).resolves.toEqual({ batchItemFailures: [] });
     await expect(handler(event)).resolves.toEqual({ batchItemFailures: [] });
     const rows = await rowsOf(topic, '"__connect_offset"');
@@ -516,16 +524,10 @@ describe('failures', () => {
       reading(`p${index}`, index === 2600 ? 81 : 80),
     );
     await produceAvro(topic, { key: KEY, value: READING }, readings);
-    await db.query(
-      `CREATE TABLE "${topic}" ("__connect_topic" TEXT NOT NULL, "__connect_partition" INT NOT NULL, "__connect_offset" BIGINT NOT NULL, patient_id TEXT NOT NULL, heart_rate INT NOT NULL CHECK (heart_rate <> 81), time TIMESTAMP NOT NULL, PRIMARY KEY ("__connect_topic", "__connect_partition", "__connect_offset"))`,
-    );
+    await createCheckedKafkaTable(topic);
     const { handler, dlqTopic } = await sinkHandlerFor({ topics: topic, 'pk.mode': 'kafka' });
     const event = await consumeAsEvent(topic, 3000);
-    const firstThousand = {
-      ...event,
-      records: { [`${topic}-0`]: (event.records[`${topic}-0`] ?? []).slice(0, 1000) },
-    };
-    await expect(handler(firstThousand)).resolves.toEqual({ batchItemFailures: [] });
+    await expect(handler(firstRecordsOf(event, 1000))).resolves.toEqual({ batchItemFailures: [] });
     await expect(handler(event)).resolves.toEqual({ batchItemFailures: [] });
     const offsets = (await rowsOf(topic, '"__connect_offset"')).map((row) => Number(row.__connect_offset));
     expect(offsets).toEqual(
@@ -553,9 +555,7 @@ describe('failures', () => {
         { key: KEY, value: READING },
         Array.from({ length: total }, (_unused, index) => reading(`p${index}`, refused.has(index) ? 81 : 80)),
       );
-      await db.query(
-        `CREATE TABLE "${topic}" ("__connect_topic" TEXT NOT NULL, "__connect_partition" INT NOT NULL, "__connect_offset" BIGINT NOT NULL, patient_id TEXT NOT NULL, heart_rate INT NOT NULL CHECK (heart_rate <> 81), time TIMESTAMP NOT NULL, PRIMARY KEY ("__connect_topic", "__connect_partition", "__connect_offset"))`,
-      );
+      await createCheckedKafkaTable(topic);
       const { handler, dlqTopic } = await sinkHandlerFor({
         topics: topic,
         'pk.mode': 'kafka',
