@@ -1,7 +1,9 @@
 // `npx tsx bench/sink.ts [--n 1000000] [--partitions 3] [--batch 10000] [--rate 10000] [--latency-seconds 20]
-//   [--repeat 1] [--only consume,copy,noop,none,kafka,upsert,latency]`
-// (or `npm run bench -- sink ...`). Produces N Avro biometrics readings, then measures in one run:
+//   [--repeat 1] [--only consume,copy,pgkafka,pgupsert,noop,none,kafka,upsert,latency]`
+// (or `npm run bench -- sink ...`). Produces N Avro readings, then measures in one run:
 //   - the ceilings: kafkajs consume + Avro decode rate, and PostgreSQL COPY rate of the same rows;
+//     beside them PostgreSQL alone doing the database work of pk.mode kafka (COPY into the
+//     primary-keyed table) and of upsert (staged COPY + merge), each mode's own lower ceiling;
 //   - the sink's sustained rows/s through the real local trigger (plugins/serverless-offline-kafka,
 //     one invocation per partition at a time, as Lambda does) in insert mode (pk.mode kafka) and
 //     upsert mode (pk.mode record_key);
@@ -40,6 +42,7 @@ import { extractFieldsMetadata } from '../lib/sinks/postgres/fields';
 import { createSinkHandler } from '../lib/sinks/postgres/handler';
 import { createSinkPool } from '../lib/sinks/postgres/pg-pool';
 import { createPgChunkWriter, createPgTableStore } from '../lib/sinks/postgres/pg-store';
+import { CHUNK_KIND, planWriteStatements } from '../lib/sinks/postgres/statements';
 import { createTrigger } from '../plugins/serverless-offline-kafka/src/engine';
 
 // One log line per batch would dominate the measurement.
@@ -161,57 +164,132 @@ const measureConsumeDecode = async () => {
   return { rows: seen, seconds: elapsed };
 };
 
-/** Ceiling 2: COPY of the same rows (as the sink formats them) into a fresh table, one transaction. */
-const measureCopy = async (messages: { key: Buffer; value: Buffer }[], round: number) => {
+/** The database work of one sink mode, done by PostgreSQL alone (ceiling 2). */
+type PostgresMode = 'none' | 'kafka' | 'upsert';
+
+const MODE_SETTINGS: Record<PostgresMode, Record<string, string>> = {
+  none: { 'pk.mode': 'none', 'insert.mode': 'insert' },
+  kafka: { 'pk.mode': 'kafka', 'insert.mode': 'insert' },
+  upsert: { 'pk.mode': 'record_key', 'insert.mode': 'upsert' },
+};
+
+/** A stable partition per key, as a keyed producer spreads them (FNV-1a of the key's bytes). */
+const partitionOfKey = (key: Buffer): number => {
+  let hash = 0x811c9dc5;
+  for (const byte of key) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  return hash % partitions;
+};
+
+/**
+ * Ceiling 2: PostgreSQL alone writing the same rows as the sink in `mode`, into a table the sink's
+ * own DDL creates, with the sink's own statements (`planWriteStatements`): one connection per
+ * partition, concurrently, one transaction per batch of `batchSize` records, upserts folded to the
+ * last reading per key within a batch. The rows are COPY text made from the decoded readings before
+ * the clock starts; rows/s counts records, as the sink's figures do.
+ * pk.mode none is a plain COPY: the "PostgreSQL COPY rate of the same rows" of the issue.
+ */
+const measurePostgres = async (
+  messages: { key: Buffer; value: Buffer }[],
+  round: number,
+  mode: PostgresMode,
+) => {
   const connector = parseSinkConnectorConfig({
     name: 'bench',
     'connector.class': 'io.confluent.connect.jdbc.JdbcSinkConnector',
     topics: topic,
+    ...MODE_SETTINGS[mode],
   });
   const fields = extractFieldsMetadata(
     topic,
     connector,
-    undefined,
+    mode === 'upsert' ? toConnectSchema(BIOMETRICS_KEY_SCHEMA) : undefined,
     toConnectSchema(BIOMETRICS_VALUE_SCHEMA),
   ).allFields;
-  const lines: string[] = [];
+  const text = (cell: unknown, timestamp: boolean): string =>
+    cell === null || cell === undefined
+      ? '\\N'
+      : String(timestamp ? new Date(cell as number).toISOString() : cell);
+  // Per partition: its batches, each the COPY text of its rows (upserts: one row per key, the last).
+  const offsets = new Array<number>(partitions).fill(0);
+  const open: Map<string, string>[] = Array.from({ length: partitions }, () => new Map());
+  const counts = new Array<number>(partitions).fill(0);
+  const batches: string[][] = Array.from({ length: partitions }, () => []);
+  const close = (partition: number): void => {
+    const rows = open[partition] as Map<string, string>;
+    if (rows.size > 0) batches[partition]?.push(`${[...rows.values()].join('\n')}\n`);
+    rows.clear();
+    counts[partition] = 0;
+  };
   for (const message of messages) {
-    const { value } = await registry.decode(message.value);
-    const row = value as Record<string, unknown>;
-    lines.push(
-      fields
-        .map((field) =>
-          row[field.name] === null
-            ? '\\N'
-            : String(field.schema.name ? new Date(row[field.name] as number).toISOString() : row[field.name]),
-        )
-        .join('\t'),
-    );
+    const partition = partitionOfKey(message.key);
+    const offset = offsets[partition] as number;
+    offsets[partition] = offset + 1;
+    const value = (await registry.decode(message.value)).value as Record<string, unknown>;
+    const key =
+      mode === 'upsert' ? ((await registry.decode(message.key)).value as Record<string, unknown>) : {};
+    const line = fields
+      .map(({ name, schema, source }) => {
+        if (source.from === 'kafka')
+          return String(
+            source.coordinate === 'topic' ? topic : source.coordinate === 'partition' ? partition : offset,
+          );
+        const from = source.from === 'key' ? key : value;
+        return text(from[source.path ?? name], schema.name !== undefined);
+      })
+      .join('\t');
+    const rows = open[partition] as Map<string, string>;
+    const rowKey = mode === 'upsert' ? String(key.patient_id) : String(offset);
+    // The sink's fold: a key keeps its first position and takes the last reading.
+    rows.set(rowKey, line);
+    counts[partition] = (counts[partition] as number) + 1;
+    if (counts[partition] === batchSize) close(partition);
   }
-  const table = `${topic}_copy_ceiling${round}`;
+  for (let partition = 0; partition < partitions; partition += 1) close(partition);
+
+  const table = `${topic}_pg_${mode}${round}`;
   tables.push(table);
-  const client = new Client({ connectionString: config.DATABASE_URL, options: '-c TimeZone=UTC' });
-  await client.connect();
-  const tableStore = createPgTableStore(createSinkPool(config.DATABASE_URL, 1), {
+  const ref = { schema: undefined, name: table };
+  const ddlPool = createSinkPool(config.DATABASE_URL, 1);
+  await createPgTableStore(ddlPool, {
     autoCreate: true,
     autoEvolve: false,
     quoteIdentifiers: true,
+  }).ensureTable(ref, fields);
+  await ddlPool.end();
+  const statements = planWriteStatements({
+    table: ref,
+    columns: fields,
+    kind: CHUNK_KIND.write,
+    insertMode: connector.insertMode,
+    pkMode: connector.pkMode,
+    quote: true,
   });
-  await tableStore.ensureTable({ schema: undefined, name: table }, fields);
-  const started = performance.now();
-  await client.query('BEGIN');
-  const stream = client.query(
-    copyFrom(`COPY "${table}" (${fields.map((field) => `"${field.name}"`).join(',')}) FROM STDIN`),
+  const clients = await Promise.all(
+    batches.map(async () => {
+      const client = new Client({ connectionString: config.DATABASE_URL, options: '-c TimeZone=UTC' });
+      await client.connect();
+      return client;
+    }),
   );
-  const slices = function* () {
-    for (let start = 0; start < lines.length; start += 5000)
-      yield `${lines.slice(start, start + 5000).join('\n')}\n`;
+  const writeBatch = async (client: Client, rows: string): Promise<void> => {
+    await client.query('BEGIN');
+    // pk.mode kafka: the sink's first try, a COPY straight into the table.
+    const direct = statements.optimistic ?? (statements.merge === undefined ? statements.copy : undefined);
+    if (direct === undefined && statements.prepare !== undefined) await client.query(statements.prepare);
+    await pipeline(Readable.from([rows]), client.query(copyFrom(direct ?? statements.copy)));
+    if (direct === undefined && statements.merge !== undefined) await client.query(statements.merge);
+    await client.query('COMMIT');
   };
-  await pipeline(Readable.from(slices()), stream);
-  await client.query('COMMIT');
+  const started = performance.now();
+  await Promise.all(
+    batches.map(async (partitionBatches, partition) => {
+      const client = clients[partition] as Client;
+      for (const rows of partitionBatches) await writeBatch(client, rows);
+    }),
+  );
   const elapsed = seconds(started);
-  await client.end();
-  return { rows: lines.length, seconds: elapsed };
+  await Promise.all(clients.map((client) => client.end()));
+  return { rows: messages.length, seconds: elapsed };
 };
 
 /** The sink handler as deployed (real registry, pool, DLQ), for a connector config. */
@@ -434,7 +512,15 @@ const main = async () => {
   const consume = await median('consume', 'ceiling: kafkajs consume + Avro decode', () =>
     measureConsumeDecode(),
   );
-  const copy = await median('copy', 'ceiling: PostgreSQL COPY', (round) => measureCopy(messages, round));
+  const copy = await median('copy', 'ceiling: PostgreSQL COPY (pk.mode none)', (round) =>
+    measurePostgres(messages, round, 'none'),
+  );
+  const pgKafka = await median('pgkafka', 'ceiling: PostgreSQL alone, pk.mode kafka', (round) =>
+    measurePostgres(messages, round, 'kafka'),
+  );
+  const pgUpsert = await median('pgupsert', 'ceiling: PostgreSQL alone, upsert record_key', (round) =>
+    measurePostgres(messages, round, 'upsert'),
+  );
   messages.length = 0;
 
   const noop = await median('noop', 'local trigger → no-op handler', () =>
@@ -475,7 +561,15 @@ const main = async () => {
   const upsertRows = await rowsOf('upsert');
   await check.end();
 
+  // The issue's lower ceiling: consume + decode, or a plain COPY of the rows (pk.mode none).
   const lowerCeiling = Math.min(rate(consume), rate(copy));
+  // Each mode's own: consume + decode, or PostgreSQL alone doing that mode's writes (pk.mode kafka
+  // adds a primary-key index, an upsert a merge: work no sink of that mode can skip).
+  const ownCeiling = {
+    none: lowerCeiling,
+    kafka: Math.min(rate(consume), rate(pgKafka)),
+    upsert: Math.min(rate(consume), rate(pgUpsert)),
+  };
   const rows = [
     {
       measure: 'ceiling: kafkajs consume + Avro decode',
@@ -488,6 +582,18 @@ const main = async () => {
       rowsPerSecond: rate(copy),
       runs: copy.rates,
       seconds: copy.seconds,
+    },
+    {
+      measure: 'ceiling: PostgreSQL alone, pk.mode kafka',
+      rowsPerSecond: rate(pgKafka),
+      runs: pgKafka.rates,
+      seconds: pgKafka.seconds,
+    },
+    {
+      measure: 'ceiling: PostgreSQL alone, upsert',
+      rowsPerSecond: rate(pgUpsert),
+      runs: pgUpsert.rates,
+      seconds: pgUpsert.seconds,
     },
     {
       measure: 'context: local trigger → no-op handler',
@@ -503,6 +609,7 @@ const main = async () => {
       seconds: plain.seconds,
       nodeCpuMicrosPerRecord: Number(plain.nodeCpuMicrosPerRecord.toFixed(2)),
       ofLowerCeiling: rate(plain) / lowerCeiling,
+      ofOwnCeiling: rate(plain) / ownCeiling.none,
       tableRows: plainRows,
       invocations: plain.invocations,
       failedBatches: plain.failedBatches,
@@ -514,6 +621,7 @@ const main = async () => {
       seconds: insert.seconds,
       nodeCpuMicrosPerRecord: Number(insert.nodeCpuMicrosPerRecord.toFixed(2)),
       ofLowerCeiling: rate(insert) / lowerCeiling,
+      ofOwnCeiling: rate(insert) / ownCeiling.kafka,
       tableRows: insertRows,
       invocations: insert.invocations,
       failedBatches: insert.failedBatches,
@@ -525,6 +633,7 @@ const main = async () => {
       seconds: upsert.seconds,
       nodeCpuMicrosPerRecord: Number(upsert.nodeCpuMicrosPerRecord.toFixed(2)),
       ofLowerCeiling: rate(upsert) / lowerCeiling,
+      ofOwnCeiling: rate(upsert) / ownCeiling.upsert,
       tableRows: upsertRows,
       invocations: upsert.invocations,
       failedBatches: upsert.failedBatches,
@@ -535,6 +644,7 @@ const main = async () => {
       ...row,
       seconds: Number(row.seconds.toFixed(2)),
       ofLowerCeiling: row.ofLowerCeiling === undefined ? '' : `${(row.ofLowerCeiling * 100).toFixed(0)} %`,
+      ofOwnCeiling: row.ofOwnCeiling === undefined ? '' : `${(row.ofOwnCeiling * 100).toFixed(0)} %`,
     })),
   );
   console.table([
@@ -556,6 +666,12 @@ const main = async () => {
       insertPkNone: rate(plain) >= 0.5 * lowerCeiling,
       insertPkKafka: rate(insert) >= 0.5 * lowerCeiling,
       upsertPkRecordKey: rate(upsert) >= 0.5 * lowerCeiling,
+    },
+    // Each mode against its own lower ceiling (its database work done by PostgreSQL alone).
+    halfOfOwnLowerCeilingByMode: {
+      insertPkNone: rate(plain) >= 0.5 * ownCeiling.none,
+      insertPkKafka: rate(insert) >= 0.5 * ownCeiling.kafka,
+      upsertPkRecordKey: rate(upsert) >= 0.5 * ownCeiling.upsert,
     },
     p99Under1sAt10k: latency.p99 < 1000 && latency.offered >= 10_000,
   };
