@@ -113,22 +113,70 @@ export const createRowWriter = (columns: readonly SinkField[], foldByKey: boolea
   let inlineTranscoder: Transcoder | null | undefined;
   let inline = false;
 
+  // Folded rows (upserts) whose columns are the key's cells then the value's, each in its writer's
+  // order, are transcoded tab-separated into the scratch: the row is then one copy of it, and its
+  // key the text of its first cells.
+  const keyColumns = columns.filter((field) => field.source.from === 'key');
+  const foldLayout =
+    foldByKey &&
+    readsKey &&
+    readsValue &&
+    columns.every((field, index) => index < keyColumns.length === (field.source.from === 'key'));
+  let foldTranscoders: { key: Transcoder; value: Transcoder } | null | undefined;
+  let foldedInline = false;
+
+  /** The names of a record type's fields that `wanted` holds, in the writer's order. */
+  const writerOrderOf = (type: unknown, wanted: ReadonlyMap<string, WantedField>): string[] | undefined =>
+    (type as { fields?: { name: string }[] }).fields
+      ?.map((field) => field.name)
+      .filter((name) => wanted.has(name));
+  const sameOrder = (names: string[] | undefined, fields: readonly SinkField[]): boolean =>
+    names !== undefined &&
+    names.length === fields.length &&
+    names.every((name, index) => {
+      const source = fields[index]?.source;
+      return source !== undefined && source.from !== 'kafka' && source.path === name;
+    });
+
   const inlineFor = (value: EncodedAvro): Transcoder | null => {
     if (inlineTranscoder !== undefined) return inlineTranscoder;
-    const writerOrder = (value.type as unknown as { fields?: { name: string }[] }).fields
-      ?.map((field) => field.name)
-      .filter((name) => valueFields.has(name));
-    const sameOrder =
-      writerOrder !== undefined &&
-      writerOrder.length === valueColumns.length &&
-      writerOrder.every((name, index) => {
-        const source = valueColumns[index]?.source;
-        return source?.from === 'value' && source.path === name;
-      });
-    inlineTranscoder = sameOrder
+    inlineTranscoder = sameOrder(writerOrderOf(value.type, valueFields), valueColumns)
       ? (compileTranscoder(value.type, { fields: valueFields, inline: true }) ?? null)
       : null;
     return inlineTranscoder;
+  };
+
+  const foldFor = (key: EncodedAvro, value: EncodedAvro): { key: Transcoder; value: Transcoder } | null => {
+    if (foldTranscoders !== undefined) return foldTranscoders;
+    foldTranscoders = null;
+    const keyInline =
+      wholeKey !== undefined
+        ? compileTranscoder(key.type, { whole: wholeKey })
+        : sameOrder(writerOrderOf(key.type, keyFields), keyColumns)
+          ? compileTranscoder(key.type, { fields: keyFields, inline: true })
+          : undefined;
+    const valueInline = sameOrder(writerOrderOf(value.type, valueFields), valueColumns)
+      ? compileTranscoder(value.type, { fields: valueFields, inline: true })
+      : undefined;
+    if (keyInline !== undefined && valueInline !== undefined)
+      foldTranscoders = { key: keyInline, value: valueInline };
+    return foldTranscoders;
+  };
+
+  /** Transcodes a folded row into the scratch; returns its key, or undefined when it cannot. */
+  const transcodeFolded = (record: RowSource): string | undefined => {
+    const { key, value } = record;
+    if (!(key instanceof EncodedAvro) || !(value instanceof EncodedAvro)) return undefined;
+    const fold = foldFor(key, value);
+    if (fold === null) return undefined;
+    // Only bytes are written to the scratch here, never rows.
+    scratch.advanceTo(0);
+    fold.key(key.bytes, BODY_OFFSET, scratch, slots);
+    const keyEnd = scratch.position;
+    scratch.byte(TAB);
+    fold.value(value.bytes, BODY_OFFSET, scratch, slots);
+    // As rowKeyOf spells it: every key cell followed by a tab.
+    return `${scratch.textAt(0, keyEnd)}\t`;
   };
 
   const transcode = (record: RowSource): boolean => {
@@ -166,6 +214,14 @@ export const createRowWriter = (columns: readonly SinkField[], foldByKey: boolea
   return {
     read(record) {
       current = record;
+      foldedInline = false;
+      if (foldLayout) {
+        const rowKey = transcodeFolded(record);
+        if (rowKey !== undefined) {
+          foldedInline = true;
+          return rowKey;
+        }
+      }
       // Inline rows are transcoded by emit: a record that fails there fails before its row ends.
       inline = inlineLayout && record.value instanceof EncodedAvro && inlineFor(record.value) !== null;
       if (inline) return undefined;
@@ -180,6 +236,10 @@ export const createRowWriter = (columns: readonly SinkField[], foldByKey: boolea
     emit(rows, replace) {
       const record = current as RowSource;
       rows.begin(replace);
+      if (foldedInline) {
+        rows.appendFrom(scratch, 0, scratch.position);
+        return rows.end();
+      }
       if (inline) {
         for (const [index, field] of kafkaColumns.entries()) {
           if (index > 0) rows.byte(TAB);

@@ -224,6 +224,113 @@ describe('transcoding Avro straight into COPY text', () => {
     );
   });
 
+  describe('folding rows whose key cells come first (the key field is also the first value field)', () => {
+    /** Rows folded by key as the sink folds a chunk: a repeated key replaces its row. */
+    const foldAll = (columns: ReturnType<typeof columnsFor>, sources: RowSource[]) => {
+      const writer = createRowWriter(columns, true);
+      const rows = new CopyRows();
+      const index = new Map<string, number>();
+      const keys: (string | undefined)[] = [];
+      for (const source of sources) {
+        const key = writer.read(source);
+        keys.push(key);
+        const existing = key === undefined ? undefined : index.get(key);
+        const row = writer.emit(rows, existing ?? -1);
+        if (key !== undefined && existing === undefined) index.set(key, row);
+      }
+      return { keys, rows: rows.length, data: Buffer.concat(rows.data()).toString('utf8') };
+    };
+    const whitelist = 'small,big,note,level,at,last';
+
+    it.each([
+      ['a record key', { type: 'record', name: 'K', fields: [{ name: 'id', type: 'string' }] }, {}],
+      [
+        'a record key of two fields in the columns order',
+        {
+          type: 'record',
+          name: 'K2',
+          fields: [
+            { name: 'id', type: 'string' },
+            { name: 'small', type: 'int' },
+          ],
+        },
+        {},
+      ],
+      [
+        'a record key of two fields in another order',
+        {
+          type: 'record',
+          name: 'K3',
+          fields: [
+            { name: 'small', type: 'int' },
+            { name: 'id', type: 'string' },
+          ],
+        },
+        {},
+      ],
+      ['a primitive key named by pk.fields', 'string', { 'pk.fields': 'id' }],
+    ] as [string, AvroSchema, Record<string, string>][])(
+      'folds %s exactly as the decoded path does',
+      (_name, keySchema, extra) => {
+        const keyType = avro.Type.forSchema(keySchema as avro.Schema);
+        const columns = columnsFor(
+          { 'pk.mode': 'record_key', 'insert.mode': 'upsert', 'fields.whitelist': whitelist, ...extra },
+          keySchema,
+        );
+        expect(columns[0]?.name).toBe('id');
+        const random = createSeededRandom(11);
+        const encoded: RowSource[] = [];
+        const decoded: RowSource[] = [];
+        for (let offset = 0; offset < 600; offset += 1) {
+          const value = randomValue(random, offset);
+          // Few distinct keys (texts × small values), so most rows are replaced.
+          const small = [0, 1, -1][offset % 3] as number;
+          const datum = { ...value, small };
+          const keyValue =
+            typeof keySchema === 'string'
+              ? datum.id
+              : Object.fromEntries(
+                  (keySchema as { fields: { name: string }[] }).fields.map((field) => [
+                    field.name,
+                    datum[field.name as 'id' | 'small'],
+                  ]),
+                );
+          const key = encode(keyType, keySchema, keyValue, 8);
+          const valueBytes = encode(TYPE, VALUE, datum);
+          const base = { topic: 'biometrics_t', partition: 0, offset };
+          encoded.push({ ...base, key, value: valueBytes });
+          decoded.push({ ...base, key: decodedOf(key), value: decodedOf(valueBytes) });
+        }
+        const transcoded = foldAll(columns, encoded);
+        const viaDecoding = foldAll(columns, decoded);
+        expect(transcoded.keys).toEqual(viaDecoding.keys);
+        expect(transcoded.data).toBe(viaDecoding.data);
+        expect(transcoded.rows).toBeLessThan(100);
+        expect(transcoded.rows).toBe(new Set(viaDecoding.keys).size);
+      },
+    );
+
+    it('leaves no half-written row when a folded record is malformed', () => {
+      const keySchema: AvroSchema = { type: 'record', name: 'K', fields: [{ name: 'id', type: 'string' }] };
+      const keyType = avro.Type.forSchema(keySchema as avro.Schema);
+      const columns = columnsFor(
+        { 'pk.mode': 'record_key', 'insert.mode': 'upsert', 'fields.whitelist': 'last' },
+        keySchema,
+      );
+      const writer = createRowWriter(columns, true);
+      const rows = new CopyRows();
+      const good = { ...randomValue(createSeededRandom(12), 0), id: 'p1', last: 'ok' };
+      const source = { topic: 't', partition: 0, offset: 0, key: encode(keyType, keySchema, { id: 'p1' }) };
+      const broken = encode(TYPE, VALUE, good);
+      expect(() =>
+        writer.read({ ...source, value: new EncodedAvro(7, VALUE, TYPE, broken.bytes.subarray(0, 9)) }),
+      ).toThrow(ParseError);
+      expect(writer.read({ ...source, value: encode(TYPE, VALUE, good) })).toBe('p1\t');
+      writer.emit(rows, -1);
+      expect(Buffer.concat(rows.data()).toString()).toBe('p1\tok\n');
+    });
+  });
+
   it('refuses truncated bytes, trailing bytes, bad union branches and longs beyond 2^53', () => {
     const columns = columnsFor({ 'fields.whitelist': whitelist.join(',') });
     const good = encode(TYPE, VALUE, randomValue(createSeededRandom(4), 0));
