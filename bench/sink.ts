@@ -292,6 +292,23 @@ const measurePostgres = async (
   return { rows: messages.length, seconds: elapsed };
 };
 
+/**
+ * Every measure starts from the same database state: a checkpoint writes out what the previous
+ * measure left dirty, which would otherwise be flushed during this one (best effort: it needs a
+ * superuser or pg_checkpoint, as the local stack's user is).
+ */
+const settleDatabase = async (): Promise<void> => {
+  const client = new Client({ connectionString: config.DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query('CHECKPOINT');
+  } catch {
+    // Not allowed: measures run as they come.
+  } finally {
+    await client.end();
+  }
+};
+
 /** The sink handler as deployed (real registry, pool, DLQ), for a connector config. */
 const sinkFor = (connectorOverrides: Record<string, string>) => {
   const connector = parseSinkConnectorConfig({
@@ -483,6 +500,7 @@ const main = async () => {
     if (!wanted(name)) return { ...skipped, rates: [] } as unknown as T & { rates: number[] };
     const runs: T[] = [];
     for (let round = 0; round < repeat; round += 1) {
+      await settleDatabase();
       const run = await measure(round);
       const cpu = (run as { nodeCpuMicrosPerRecord?: number }).nodeCpuMicrosPerRecord;
       console.log(
