@@ -242,30 +242,22 @@ describe('transcoding Avro straight into COPY text', () => {
     };
     const whitelist = 'small,big,note,level,at,last';
 
+    const keyRecord = (name: string, ...fields: [string, string][]): AvroSchema => ({
+      type: 'record',
+      name,
+      fields: fields.map(([field, type]) => ({ name: field, type })),
+    });
+
     it.each([
-      ['a record key', { type: 'record', name: 'K', fields: [{ name: 'id', type: 'string' }] }, {}],
+      ['a record key', keyRecord('K', ['id', 'string']), {}],
       [
         'a record key of two fields in the columns order',
-        {
-          type: 'record',
-          name: 'K2',
-          fields: [
-            { name: 'id', type: 'string' },
-            { name: 'small', type: 'int' },
-          ],
-        },
+        keyRecord('K2', ['id', 'string'], ['small', 'int']),
         {},
       ],
       [
         'a record key of two fields in another order',
-        {
-          type: 'record',
-          name: 'K3',
-          fields: [
-            { name: 'small', type: 'int' },
-            { name: 'id', type: 'string' },
-          ],
-        },
+        keyRecord('K3', ['small', 'int'], ['id', 'string']),
         {},
       ],
       ['a primitive key named by pk.fields', 'string', { 'pk.fields': 'id' }],
