@@ -16,11 +16,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { createAvroRegistry } from '../lib/avro/registry';
 import {
   BIOMETRICS_KEY_SCHEMA,
@@ -37,6 +34,7 @@ import { logger } from '../lib/logger';
 import { createSeededRandom } from '../lib/random';
 import { parseSinkConnectorConfig, TOPIC_PLACEHOLDER } from '../lib/sinks/postgres/config';
 import { toConnectSchema } from '../lib/sinks/postgres/connect-schema';
+import { CopyRows } from '../lib/sinks/postgres/copy-rows';
 import { sinkDecoders } from '../lib/sinks/postgres/decoders';
 import { extractFieldsMetadata } from '../lib/sinks/postgres/fields';
 import { createSinkHandler } from '../lib/sinks/postgres/handler';
@@ -182,10 +180,10 @@ const partitionOfKey = (key: Buffer): number => {
 
 /**
  * Ceiling 2: PostgreSQL alone writing the same rows as the sink in `mode`, into a table the sink's
- * own DDL creates, with the sink's own statements (`planWriteStatements`): one connection per
- * partition, concurrently, one transaction per batch of `batchSize` records, upserts folded to the
- * last reading per key within a batch. The rows are COPY text made from the decoded readings before
- * the clock starts; rows/s counts records, as the sink's figures do.
+ * own DDL creates, through the sink's own writer and statements: one connection per partition,
+ * concurrently, one transaction per batch of `batchSize` records, upserts folded to the last
+ * reading per key within a batch. The rows are COPY text made from the decoded readings before the
+ * clock starts; rows/s counts records, as the sink's figures do.
  * pk.mode none is a plain COPY: the "PostgreSQL COPY rate of the same rows" of the issue.
  */
 const measurePostgres = async (
@@ -213,10 +211,18 @@ const measurePostgres = async (
   const offsets = new Array<number>(partitions).fill(0);
   const open: Map<string, string>[] = Array.from({ length: partitions }, () => new Map());
   const counts = new Array<number>(partitions).fill(0);
-  const batches: string[][] = Array.from({ length: partitions }, () => []);
+  const batches: CopyRows[][] = Array.from({ length: partitions }, () => []);
   const close = (partition: number): void => {
     const rows = open[partition] as Map<string, string>;
-    if (rows.size > 0) batches[partition]?.push(`${[...rows.values()].join('\n')}\n`);
+    if (rows.size > 0) {
+      const copy = new CopyRows();
+      for (const line of rows.values()) {
+        copy.begin();
+        copy.escaped(line);
+        copy.end();
+      }
+      batches[partition]?.push(copy);
+    }
     rows.clear();
     counts[partition] = 0;
   };
@@ -249,13 +255,12 @@ const measurePostgres = async (
   const table = `${topic}_pg_${mode}${round}`;
   tables.push(table);
   const ref = { schema: undefined, name: table };
-  const ddlPool = createSinkPool(config.DATABASE_URL, 1);
-  await createPgTableStore(ddlPool, {
+  const pool = createSinkPool(config.DATABASE_URL, partitions);
+  await createPgTableStore(pool, {
     autoCreate: true,
     autoEvolve: false,
     quoteIdentifiers: true,
   }).ensureTable(ref, fields);
-  await ddlPool.end();
   const statements = planWriteStatements({
     table: ref,
     columns: fields,
@@ -264,31 +269,19 @@ const measurePostgres = async (
     pkMode: connector.pkMode,
     quote: true,
   });
-  const clients = await Promise.all(
-    batches.map(async () => {
-      const client = new Client({ connectionString: config.DATABASE_URL, options: '-c TimeZone=UTC' });
-      await client.connect();
-      return client;
-    }),
-  );
-  const writeBatch = async (client: Client, rows: string): Promise<void> => {
-    await client.query('BEGIN');
-    // pk.mode kafka: the sink's first try, a COPY straight into the table.
-    const direct = statements.optimistic ?? (statements.merge === undefined ? statements.copy : undefined);
-    if (direct === undefined && statements.prepare !== undefined) await client.query(statements.prepare);
-    await pipeline(Readable.from([rows]), client.query(copyFrom(direct ?? statements.copy)));
-    if (direct === undefined && statements.merge !== undefined) await client.query(statements.merge);
-    await client.query('COMMIT');
-  };
+  const writer = createPgChunkWriter(pool);
   const started = performance.now();
   await Promise.all(
-    batches.map(async (partitionBatches, partition) => {
-      const client = clients[partition] as Client;
-      for (const rows of partitionBatches) await writeBatch(client, rows);
+    batches.map(async (partitionBatches) => {
+      for (const rows of partitionBatches) {
+        const chunk = { table: ref, kind: CHUNK_KIND.write, statements, rows, records: [], recordRows: [] };
+        const refused = await writer.writeChunks([chunk]);
+        if (refused.length > 0) throw new Error(`PostgreSQL refused ${refused.length} rows of ${table}`);
+      }
     }),
   );
   const elapsed = seconds(started);
-  await Promise.all(clients.map((client) => client.end()));
+  await pool.end();
   return { rows: messages.length, seconds: elapsed };
 };
 
