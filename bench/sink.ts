@@ -42,6 +42,7 @@ import { createSinkPool } from '../lib/sinks/postgres/pg-pool';
 import { createPgChunkWriter, createPgTableStore } from '../lib/sinks/postgres/pg-store';
 import { CHUNK_KIND, planWriteStatements } from '../lib/sinks/postgres/statements';
 import { createTrigger } from '../plugins/serverless-offline-kafka/src/engine';
+import { type StackService, startServiceCpu } from './service-cpu';
 
 // One log line per batch would dominate the measurement.
 logger.setLogLevel('WARN');
@@ -74,6 +75,20 @@ const tables: string[] = [];
 const topics: string[] = [];
 
 const seconds = (startedMs: number) => (performance.now() - startedMs) / 1000;
+
+/**
+ * The stack services' CPU per record since `read` started counting, read once the measure's
+ * connections are closed (their backends' time reaches the postmaster as they are reaped).
+ */
+const serviceCpuPerRecord = async (read: () => Record<StackService, number>, records: number) => {
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const used = read();
+  const perRecord = (cpuSeconds: number) => (records === 0 ? Number.NaN : (cpuSeconds * 1e6) / records);
+  return {
+    postgresCpuMicrosPerRecord: perRecord(used.postgres),
+    brokerCpuMicrosPerRecord: perRecord(used.kafka),
+  };
+};
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 
@@ -270,6 +285,7 @@ const measurePostgres = async (
     quote: true,
   });
   const writer = createPgChunkWriter(pool);
+  const services = startServiceCpu(['postgres', 'kafka']);
   const started = performance.now();
   await Promise.all(
     batches.map(async (partitionBatches) => {
@@ -282,7 +298,8 @@ const measurePostgres = async (
   );
   const elapsed = seconds(started);
   await pool.end();
-  return { rows: messages.length, seconds: elapsed };
+  const { postgresCpuMicrosPerRecord } = await serviceCpuPerRecord(services, messages.length);
+  return { rows: messages.length, seconds: elapsed, postgresCpuMicrosPerRecord };
 };
 
 /**
@@ -382,6 +399,7 @@ const runTrigger = async (
   });
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
+  const services = startServiceCpu(['postgres', 'kafka']);
   await trigger.start();
   const deadline = Date.now() + 30 * 60_000;
   while (sunk < expected && Date.now() < deadline) {
@@ -396,6 +414,7 @@ const runTrigger = async (
   await trigger.stop();
   await pool.end();
   return {
+    ...(await serviceCpuPerRecord(services, sunk)),
     rows: sunk,
     seconds: sustained,
     totalSeconds: total,
@@ -510,6 +529,8 @@ const main = async () => {
     invocations: 0,
     failedBatches: 0,
     nodeCpuMicrosPerRecord: Number.NaN,
+    postgresCpuMicrosPerRecord: Number.NaN,
+    brokerCpuMicrosPerRecord: Number.NaN,
   };
   const tableCounts = new Map<string, string[]>();
   /** A sink run into a fresh table per round (pk.mode kafka must not meet the rows of a previous round). */
@@ -581,7 +602,44 @@ const main = async () => {
     kafka: Math.min(rate(consume), rate(pgKafka)),
     upsert: Math.min(rate(consume), rate(pgUpsert)),
   };
-  const rows = [
+  const round2 = (value: number) => Number(value.toFixed(2));
+  /**
+   * Where a trigger run's CPU went, per record: this process (trigger and handler, counted from the
+   * trigger's start), PostgreSQL and the broker; and the rate at which that much CPU per record
+   * keeps every core of this machine busy. The sustained rate leaves out the first fetch (read and
+   * decoded before the first invocation), so a short run, like the no-op's, may come out above it.
+   */
+  const cpuColumns = (run: typeof noop) => {
+    const total = run.nodeCpuMicrosPerRecord + run.postgresCpuMicrosPerRecord + run.brokerCpuMicrosPerRecord;
+    return {
+      nodeCpuMicrosPerRecord: round2(run.nodeCpuMicrosPerRecord),
+      postgresCpuMicrosPerRecord: round2(run.postgresCpuMicrosPerRecord),
+      brokerCpuMicrosPerRecord: round2(run.brokerCpuMicrosPerRecord),
+      cpuMicrosPerRecord: round2(total),
+      cpuBoundPerSecond: Math.round((os.cpus().length * 1e6) / total),
+    };
+  };
+  const sinkRow = (measure: string, run: typeof plain, ownCeilingRate: number, tableRows: number) => ({
+    measure,
+    rowsPerSecond: rate(run),
+    runs: run.rates,
+    seconds: run.seconds,
+    ...cpuColumns(run),
+    ofLowerCeiling: rate(run) / lowerCeiling,
+    ofOwnCeiling: rate(run) / ownCeilingRate,
+    tableRows,
+    invocations: run.invocations,
+    failedBatches: run.failedBatches,
+  });
+  type ResultRow = {
+    measure: string;
+    rowsPerSecond: number;
+    runs: number[];
+    seconds: number;
+    ofLowerCeiling?: number;
+    ofOwnCeiling?: number;
+  } & Record<string, unknown>;
+  const rows: ResultRow[] = [
     {
       measure: 'ceiling: kafkajs consume + Avro decode',
       rowsPerSecond: rate(consume),
@@ -593,70 +651,61 @@ const main = async () => {
       rowsPerSecond: rate(copy),
       runs: copy.rates,
       seconds: copy.seconds,
+      postgresCpuMicrosPerRecord: round2(copy.postgresCpuMicrosPerRecord),
     },
     {
       measure: 'ceiling: PostgreSQL alone, pk.mode kafka',
       rowsPerSecond: rate(pgKafka),
       runs: pgKafka.rates,
       seconds: pgKafka.seconds,
+      postgresCpuMicrosPerRecord: round2(pgKafka.postgresCpuMicrosPerRecord),
     },
     {
       measure: 'ceiling: PostgreSQL alone, upsert',
       rowsPerSecond: rate(pgUpsert),
       runs: pgUpsert.rates,
       seconds: pgUpsert.seconds,
+      postgresCpuMicrosPerRecord: round2(pgUpsert.postgresCpuMicrosPerRecord),
     },
     {
       measure: 'context: local trigger → no-op handler',
       rowsPerSecond: rate(noop),
       runs: noop.rates,
       seconds: noop.seconds,
-      nodeCpuMicrosPerRecord: Number(noop.nodeCpuMicrosPerRecord.toFixed(2)),
+      ...cpuColumns(noop),
     },
-    {
-      measure: 'sink insert via local trigger (pk.mode none)',
-      rowsPerSecond: rate(plain),
-      runs: plain.rates,
-      seconds: plain.seconds,
-      nodeCpuMicrosPerRecord: Number(plain.nodeCpuMicrosPerRecord.toFixed(2)),
-      ofLowerCeiling: rate(plain) / lowerCeiling,
-      ofOwnCeiling: rate(plain) / ownCeiling.none,
-      tableRows: plainRows,
-      invocations: plain.invocations,
-      failedBatches: plain.failedBatches,
-    },
-    {
-      measure: 'sink insert via local trigger (pk.mode kafka)',
-      rowsPerSecond: rate(insert),
-      runs: insert.rates,
-      seconds: insert.seconds,
-      nodeCpuMicrosPerRecord: Number(insert.nodeCpuMicrosPerRecord.toFixed(2)),
-      ofLowerCeiling: rate(insert) / lowerCeiling,
-      ofOwnCeiling: rate(insert) / ownCeiling.kafka,
-      tableRows: insertRows,
-      invocations: insert.invocations,
-      failedBatches: insert.failedBatches,
-    },
-    {
-      measure: 'sink upsert via local trigger (pk.mode record_key)',
-      rowsPerSecond: rate(upsert),
-      runs: upsert.rates,
-      seconds: upsert.seconds,
-      nodeCpuMicrosPerRecord: Number(upsert.nodeCpuMicrosPerRecord.toFixed(2)),
-      ofLowerCeiling: rate(upsert) / lowerCeiling,
-      ofOwnCeiling: rate(upsert) / ownCeiling.upsert,
-      tableRows: upsertRows,
-      invocations: upsert.invocations,
-      failedBatches: upsert.failedBatches,
-    },
+    sinkRow('sink insert via local trigger (pk.mode none)', plain, ownCeiling.none, plainRows),
+    sinkRow('sink insert via local trigger (pk.mode kafka)', insert, ownCeiling.kafka, insertRows),
+    sinkRow('sink upsert via local trigger (pk.mode record_key)', upsert, ownCeiling.upsert, upsertRows),
   ];
+  const shown = rows.map(({ runs: _runs, ...row }) => ({
+    ...row,
+    seconds: Number(row.seconds.toFixed(2)),
+    ofLowerCeiling: row.ofLowerCeiling === undefined ? '' : `${(row.ofLowerCeiling * 100).toFixed(0)} %`,
+    ofOwnCeiling: row.ofOwnCeiling === undefined ? '' : `${(row.ofOwnCeiling * 100).toFixed(0)} %`,
+  }));
+  console.table(shown, [
+    'measure',
+    'rowsPerSecond',
+    'seconds',
+    'ofLowerCeiling',
+    'ofOwnCeiling',
+    'tableRows',
+    'invocations',
+    'failedBatches',
+  ]);
+  // Where the CPU went (Linux /proc; NaN elsewhere).
   console.table(
-    rows.map(({ runs: _runs, ...row }) => ({
-      ...row,
-      seconds: Number(row.seconds.toFixed(2)),
-      ofLowerCeiling: row.ofLowerCeiling === undefined ? '' : `${(row.ofLowerCeiling * 100).toFixed(0)} %`,
-      ofOwnCeiling: row.ofOwnCeiling === undefined ? '' : `${(row.ofOwnCeiling * 100).toFixed(0)} %`,
-    })),
+    shown.filter((row) => 'postgresCpuMicrosPerRecord' in row),
+    [
+      'measure',
+      'rowsPerSecond',
+      'nodeCpuMicrosPerRecord',
+      'postgresCpuMicrosPerRecord',
+      'brokerCpuMicrosPerRecord',
+      'cpuMicrosPerRecord',
+      'cpuBoundPerSecond',
+    ],
   );
   console.table([
     {
