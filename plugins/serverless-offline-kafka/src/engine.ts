@@ -53,6 +53,8 @@ export type TriggerStats = {
   discarded: number;
   /** Sum over partitions of (high watermark - committed offset), as last seen. */
   lag: number;
+  /** When the consumer first asked the broker for records since start (ISO), once it has joined. */
+  fetchingSince: string | null;
 };
 
 export type TriggerOptions = {
@@ -146,6 +148,7 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
     sentToDestination: 0,
     discarded: 0,
     lag: 0,
+    fetchingSince: null,
   };
   const highWatermarks = new Map<number, number>();
   const committed = new Map<number, number>();
@@ -527,6 +530,7 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
         return;
       }
       stats.state = 'starting';
+      stats.fetchingSince = null;
       stopping = false;
       admin = kafka.admin();
       await admin.connect();
@@ -556,6 +560,9 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
           if (offset !== undefined && !committed.has(partition))
             client.seek({ topic: config.topic, partition, offset });
         }
+      });
+      consumer.on(consumer.events.FETCH_START, () => {
+        stats.fetchingSince ??= new Date().toISOString();
       });
       consumer.on(consumer.events.CRASH, ({ payload }) => {
         log.error('consumer crashed', {

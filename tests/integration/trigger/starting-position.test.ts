@@ -32,6 +32,23 @@ describe('starting position', () => {
     expect(valuesIn(handler.deliveries)).toEqual([{ n: 0 }, { n: 1 }, { n: 2 }]);
   });
 
+  it('reports when it first asked the broker for records: after start, before the first invocation', async () => {
+    const topic = uniqueName('fetching');
+    await createTopic(topic);
+    await produce(topic, values(1));
+    const handler = recordingHandler();
+    const startedAt = Date.now();
+    const trigger = await startTrigger(sourceConfig({ topic, maximumBatchingWindowMs: 0 }), handler.invoke);
+
+    await waitFor('1 record', () => valuesIn(handler.deliveries).length === 1);
+    const since = trigger.stats().fetchingSince;
+    expect(Date.parse(since ?? '')).toBeGreaterThanOrEqual(startedAt);
+    expect(Date.parse(since ?? '')).toBeLessThanOrEqual(handler.deliveries[0]?.at ?? 0);
+    // Later fetches (an empty log answers every maxWaitTime) leave it at the first one.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(trigger.stats().fetchingSince).toBe(since);
+  });
+
   it('LATEST starts a new group after the records that existed when the mapping started', async () => {
     const topic = uniqueName('latest');
     await createTopic(topic);

@@ -107,6 +107,7 @@ describe('serverless plugin', () => {
           sentToDestination: 0,
           discarded: 0,
           lag: 5,
+          fetchingSince: '2026-11-23T10:00:00.000Z',
         },
       ]),
     ).toBe(
