@@ -93,6 +93,7 @@ const serviceCpuPerRecord = async (read: () => Record<StackService, number>, rec
     brokerCpuMicrosPerRecord: perRecord(used.kafka),
   };
 };
+
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 
@@ -636,8 +637,8 @@ const main = async () => {
   /**
    * Where a trigger run's CPU went, per record: this process (trigger and handler, counted from the
    * trigger's start), PostgreSQL and the broker; and the rate at which that much CPU per record
-   * keeps every core of this machine busy. The sustained rate leaves out the first fetch (read and
-   * decoded before the first invocation), so a short run, like the no-op's, may come out above it.
+   * keeps every core of this machine busy: a run below it left cores idle (waiting on a fetch, or on
+   * the slowest partition).
    */
   const cpuColumns = (run: typeof noop) => {
     const total = run.nodeCpuMicrosPerRecord + run.postgresCpuMicrosPerRecord + run.brokerCpuMicrosPerRecord;
