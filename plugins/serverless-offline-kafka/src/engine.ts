@@ -55,6 +55,8 @@ export type TriggerStats = {
   lag: number;
   /** When the consumer first asked the broker for records since start (ISO), once it has joined. */
   fetchingSince: string | null;
+  /** Records read from the broker (a record read again, e.g. after a retry from a rejoin, counts again). */
+  fetched: number;
 };
 
 export type TriggerOptions = {
@@ -149,6 +151,7 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
     discarded: 0,
     lag: 0,
     fetchingSince: null,
+    fetched: 0,
   };
   const highWatermarks = new Map<number, number>();
   const committed = new Map<number, number>();
@@ -275,8 +278,53 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
     }
   };
 
+  // Batches still being invoked after their eachBatch returned (fetch-ahead), by partition.
+  const invoking = new Map<number, Promise<void>>();
+
+  /**
+   * kafkajs fetches again only once every eachBatch of the last fetch has returned. With fetch-ahead,
+   * a batch the log continues after is invoked in the background: its records are resolved at once,
+   * so the next fetch starts after them and is read and decoded while they are invoked. The
+   * partition's next batch waits for it, so at most one fetched batch per partition waits, and
+   * invocations stay one at a time per partition, in offset order, with commits behind them. A
+   * failure of the background work (a commit) is thrown by the partition's next batch, which is
+   * coming since the log continues: kafkajs then restarts the consumer from the committed offsets.
+   */
   const eachBatch = async (payload: EachBatchPayload): Promise<void> => {
-    const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
+    const { batch } = payload;
+    stats.fetched += batch.messages.length;
+    const previous = invoking.get(batch.partition);
+    if (previous !== undefined) {
+      invoking.delete(batch.partition);
+      await previous;
+    }
+    const lastMessage = batch.messages[batch.messages.length - 1];
+    const ahead =
+      tuning.fetchAhead &&
+      lastMessage !== undefined &&
+      Number(lastMessage.offset) + 1 < Number(batch.highWatermark);
+    if (!ahead) return consumePartitionBatch(payload, false);
+    const work = consumePartitionBatch(payload, true);
+    payload.resolveOffset(lastMessage.offset);
+    work.catch((error: unknown) =>
+      log.warn('batch failed after its records were fetched past', {
+        function: config.functionKey,
+        partition: batch.partition,
+        error: String(error),
+      }),
+    );
+    invoking.set(batch.partition, work);
+  };
+
+  /**
+   * Invokes the records of one fetched batch of a partition. `resolvedAhead`: the batch's records are
+   * already resolved (fetch-ahead), so nothing here moves kafkajs' position.
+   */
+  const consumePartitionBatch = async (payload: EachBatchPayload, resolvedAhead: boolean): Promise<void> => {
+    const { batch, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
+    const resolveOffset = (offset: string): void => {
+      if (!resolvedAhead) payload.resolveOffset(offset);
+    };
     const { topic, partition } = batch;
     highWatermarks.set(partition, Number(batch.highWatermark));
     const firstMessage = batch.messages[0];
@@ -349,10 +397,12 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
       if (held !== undefined) {
         carried.delete(partition);
         clearTimeout(held.timer);
-        // Only a fetch that continues right after the carried records extends them; after a seek or
-        // a rebalance they are dropped, and read again from the committed offset.
+        // Only a fetch that continues after the carried records extends them: right after them, or
+        // past control records that followed them (a transaction marker, which kafkajs resolves
+        // without an eachBatch). After a seek back or a rebalance (the fetch starts at or before
+        // them: they are uncommitted) they are dropped, and read again from there.
         const fetchedOffset = (batch as { fetchedOffset?: string }).fetchedOffset;
-        if (Number(fetchedOffset) === held.coveredUpTo + 1) {
+        if (Number(fetchedOffset) > held.coveredUpTo) {
           chunk = held.records;
           coveredUpTo = held.coveredUpTo;
           pendingStart = held.records[0]?.offset ?? null;
@@ -596,7 +646,10 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
     stop: async () => {
       stopping = true;
       dropCarried();
-      // disconnect() lets an in-flight invocation finish; anything not processed stays uncommitted.
+      // An invocation in flight finishes (disconnect() waits for eachBatch, fetch-ahead's background
+      // work is waited for here); anything not processed stays uncommitted.
+      await Promise.allSettled(invoking.values());
+      invoking.clear();
       await consumer?.disconnect();
       await producer?.disconnect();
       await admin?.disconnect();

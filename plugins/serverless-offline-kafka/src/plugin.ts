@@ -197,6 +197,7 @@ export const createPlugin = (loadLambda: () => Promise<LambdaRunnerClass>) =>
       ] as const) {
         if (typeof custom[key] === 'number') tuning[key] = custom[key];
       }
+      if (typeof custom.fetchAhead === 'boolean') tuning.fetchAhead = custom.fetchAhead;
 
       for (const source of sources) {
         if (needsProvisionedMode(source) && !source.provisionedPollers) {

@@ -306,6 +306,95 @@ describe('batching', () => {
     }
   });
 
+  it('reads the next records of a partition while its batch is invoked, one fetch ahead at most', async () => {
+    const topic = uniqueName('ahead');
+    await createTopic(topic);
+    // Three record batches of 15; fetches of ~200 bytes return one at a time.
+    for (let from = 0; from < 45; from += 15) await produce(topic, values(15, from));
+    let release = (): void => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const handler = recordingHandler(async (_event, call) => {
+      if (call === 1) await gate;
+    });
+    const trigger = await startTrigger(
+      sourceConfig({ topic, batchSize: 10, maximumBatchingWindowMs: 1000 }),
+      handler.invoke,
+      { ...fastTuning, maxBytesPerPartition: 200 },
+    );
+
+    // While 0..9 are invoked, 15..29 are read; 30..44 wait until that fetch is consumed.
+    await waitFor('the next fetch during the first invocation', () => trigger.stats().fetched >= 30);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(trigger.stats().fetched).toBe(30);
+    expect(handler.deliveries).toHaveLength(1);
+    release();
+    await waitFor('45 records', () => recordsIn(handler.deliveries).length >= 45);
+    expect(valuesIn(handler.deliveries)).toEqual(Array.from({ length: 45 }, (_unused, n) => ({ n })));
+    expect(handler.deliveries.map((delivery) => recordsIn([delivery]).length)).toEqual([10, 10, 10, 10, 5]);
+  });
+
+  it('reads no further while a batch is invoked with fetchAhead off', async () => {
+    const topic = uniqueName('no-ahead');
+    await createTopic(topic);
+    for (let from = 0; from < 30; from += 15) await produce(topic, values(15, from));
+    let release = (): void => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const handler = recordingHandler(async (_event, call) => {
+      if (call === 1) await gate;
+    });
+    const trigger = await startTrigger(
+      sourceConfig({ topic, batchSize: 10, maximumBatchingWindowMs: 1000 }),
+      handler.invoke,
+      { ...fastTuning, maxBytesPerPartition: 200, fetchAhead: false },
+    );
+
+    await waitFor('the first invocation', () => handler.deliveries.length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(trigger.stats().fetched).toBe(15);
+    release();
+    await waitFor('30 records', () => recordsIn(handler.deliveries).length >= 30);
+    expect(valuesIn(handler.deliveries)).toEqual(Array.from({ length: 30 }, (_unused, n) => ({ n })));
+  });
+
+  it.each([true, false])(
+    'keeps carried records when a transaction marker follows them and the log goes on (fetchAhead %s)',
+    async (fetchAhead) => {
+      const topic = uniqueName('tx-marker');
+      await createTopic(topic);
+      const transactional = kafka.producer({
+        transactionalId: uniqueName('tx'),
+        idempotent: true,
+        maxInFlightRequests: 1,
+      });
+      await transactional.connect();
+      try {
+        // Offsets 0..14, the commit marker at 15, then 16..30. Fetches of ~200 bytes return one record
+        // batch at a time: 10..14 are carried, the marker comes alone (kafkajs resolves it without an
+        // eachBatch), and the fetch that brings 16.. starts past the marker, not right after 14.
+        const transaction = await transactional.transaction();
+        await transaction.send({ topic, messages: values(15) });
+        await transaction.commit();
+        await produce(topic, values(15, 15));
+      } finally {
+        await transactional.disconnect();
+      }
+      const handler = recordingHandler();
+      await startTrigger(
+        sourceConfig({ topic, batchSize: 10, maximumBatchingWindowMs: 1000 }),
+        handler.invoke,
+        { ...fastTuning, maxBytesPerPartition: 200, fetchAhead },
+      );
+
+      await waitFor('30 records', () => recordsIn(handler.deliveries).length >= 30);
+      expect(valuesIn(handler.deliveries)).toEqual(Array.from({ length: 30 }, (_unused, n) => ({ n })));
+      expect(handler.deliveries.map((delivery) => recordsIn([delivery]).length)).toEqual([10, 10, 10]);
+    },
+  );
+
   it('gathers records that arrive within the batching window into one invocation', async () => {
     const topic = uniqueName('window');
     await createTopic(topic);

@@ -108,6 +108,7 @@ describe('serverless plugin', () => {
           discarded: 0,
           lag: 5,
           fetchingSince: '2026-11-23T10:00:00.000Z',
+          fetched: 12,
         },
       ]),
     ).toBe(
