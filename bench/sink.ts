@@ -45,6 +45,7 @@ import { createSinkHandler } from '../lib/sinks/postgres/handler';
 import { createSinkPool } from '../lib/sinks/postgres/pg-pool';
 import { createPgChunkWriter, createPgTableStore } from '../lib/sinks/postgres/pg-store';
 import { CHUNK_KIND, planWriteStatements } from '../lib/sinks/postgres/statements';
+import { defaultTuning } from '../plugins/serverless-offline-kafka/src/config';
 import { createTrigger } from '../plugins/serverless-offline-kafka/src/engine';
 import { type StackService, startServiceCpu } from './service-cpu';
 
@@ -152,7 +153,9 @@ const produceAll = async (messages: { key: Buffer; value: Buffer }[]) => {
 const measureConsumeDecode = async () => {
   const consumer = kafka.consumer({
     groupId: `bench-sink-ceiling-${randomUUID()}`,
-    maxBytesPerPartition: 16 * 1024 * 1024,
+    // The trigger's fetch sizes, so the two read the log alike (16 MB measured the same ceiling).
+    maxBytesPerPartition: defaultTuning.maxBytesPerPartition,
+    maxBytes: defaultTuning.maxBytesPerPartition * 4,
   });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
@@ -399,7 +402,8 @@ const runTrigger = async (
       timeoutMs: 120_000,
     },
     // Lambda runs one invocation per partition at a time: so does the trigger.
-    tuning: { partitionsConsumedConcurrently: partitions, maxBytesPerPartition: 16 * 1024 * 1024 },
+    // Otherwise the trigger as shipped (fetch sizes, fetch-ahead).
+    tuning: { partitionsConsumedConcurrently: partitions },
     invoke: async (event) => {
       if (firstInvokedAt === 0) firstInvokedAt = performance.now();
       const response = noop ? { batchItemFailures: [] } : await handler(event);

@@ -9,7 +9,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Kafka, logLevel } from 'kafkajs';
 import { recordsOf } from '../lib/kafka/event';
-import type { EventSourceConfig } from '../plugins/serverless-offline-kafka/src/config';
+import { defaultTuning, type EventSourceConfig } from '../plugins/serverless-offline-kafka/src/config';
 import { createTrigger } from '../plugins/serverless-offline-kafka/src/engine';
 
 const argument = (name: string, fallback: number): number => {
@@ -23,7 +23,7 @@ const rounds = argument('rounds', 3);
 const partitions = argument('partitions', 4);
 const valueBytes = argument('value-bytes', 60);
 // The same fetch sizes for the baseline and the trigger, so the comparison is like for like.
-const maxBytesPerPartition = argument('max-bytes-per-partition', 16 * 1024 * 1024);
+const maxBytesPerPartition = argument('max-bytes-per-partition', defaultTuning.maxBytesPerPartition);
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((broker) => broker.trim());
 const kafka = new Kafka({ clientId: 'bench-trigger', brokers, logLevel: logLevel.ERROR });
 const topic = `bench-trigger-${randomUUID().slice(0, 8)}`;
