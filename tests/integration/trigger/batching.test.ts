@@ -306,11 +306,14 @@ describe('batching', () => {
     }
   });
 
-  it('reads the next records of a partition while its batch is invoked, one fetch ahead at most', async () => {
-    const topic = uniqueName('ahead');
+  /**
+   * A topic of `records` in record batches of 15, read by fetches of ~200 bytes (one record batch
+   * each) in batches of 10, with a first invocation that lasts until `release()`.
+   */
+  const startWithFirstInvocationHeld = async (prefix: string, records: number, fetchAhead: boolean) => {
+    const topic = uniqueName(prefix);
     await createTopic(topic);
-    // Three record batches of 15; fetches of ~200 bytes return one at a time.
-    for (let from = 0; from < 45; from += 15) await produce(topic, values(15, from));
+    for (let from = 0; from < records; from += 15) await produce(topic, values(15, from));
     let release = (): void => undefined;
     const gate = new Promise<void>((resolve) => {
       release = resolve;
@@ -321,8 +324,13 @@ describe('batching', () => {
     const trigger = await startTrigger(
       sourceConfig({ topic, batchSize: 10, maximumBatchingWindowMs: 1000 }),
       handler.invoke,
-      { ...fastTuning, maxBytesPerPartition: 200 },
+      { ...fastTuning, maxBytesPerPartition: 200, fetchAhead },
     );
+    return { handler, trigger, release };
+  };
+
+  it('reads the next records of a partition while its batch is invoked, one fetch ahead at most', async () => {
+    const { handler, trigger, release } = await startWithFirstInvocationHeld('ahead', 45, true);
 
     // While 0..9 are invoked, 15..29 are read; 30..44 wait until that fetch is consumed.
     await waitFor('the next fetch during the first invocation', () => trigger.stats().fetched >= 30);
@@ -336,21 +344,7 @@ describe('batching', () => {
   });
 
   it('reads no further while a batch is invoked with fetchAhead off', async () => {
-    const topic = uniqueName('no-ahead');
-    await createTopic(topic);
-    for (let from = 0; from < 30; from += 15) await produce(topic, values(15, from));
-    let release = (): void => undefined;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const handler = recordingHandler(async (_event, call) => {
-      if (call === 1) await gate;
-    });
-    const trigger = await startTrigger(
-      sourceConfig({ topic, batchSize: 10, maximumBatchingWindowMs: 1000 }),
-      handler.invoke,
-      { ...fastTuning, maxBytesPerPartition: 200, fetchAhead: false },
-    );
+    const { handler, trigger, release } = await startWithFirstInvocationHeld('no-ahead', 30, false);
 
     await waitFor('the first invocation', () => handler.deliveries.length === 1);
     await new Promise((resolve) => setTimeout(resolve, 1000));
