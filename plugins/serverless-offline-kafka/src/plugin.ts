@@ -99,6 +99,22 @@ export const collectEventSources = (
   return sources;
 };
 
+/** The engine tuning set in custom.serverless-offline-kafka; values of the wrong type are ignored. */
+export const tuningOf = (custom: PluginOptions): Partial<EngineTuning> => {
+  const tuning: Partial<EngineTuning> = {};
+  for (const key of [
+    'retryBackoffBaseMs',
+    'retryBackoffMaxMs',
+    'partitionsConsumedConcurrently',
+    'maxBytesPerPartition',
+    'sessionTimeoutMs',
+  ] as const) {
+    if (typeof custom[key] === 'number') tuning[key] = custom[key];
+  }
+  if (typeof custom.fetchAhead === 'boolean') tuning.fetchAhead = custom.fetchAhead;
+  return tuning;
+};
+
 /** One summary line for all mappings: what `npm start` shows every few seconds. */
 export const summarize = (stats: TriggerStats[]): string =>
   stats
@@ -187,17 +203,7 @@ export const createPlugin = (loadLambda: () => Promise<LambdaRunnerClass>) =>
       );
       const lambda = this.#lambda;
 
-      const tuning: Partial<EngineTuning> = {};
-      for (const key of [
-        'retryBackoffBaseMs',
-        'retryBackoffMaxMs',
-        'partitionsConsumedConcurrently',
-        'maxBytesPerPartition',
-        'sessionTimeoutMs',
-      ] as const) {
-        if (typeof custom[key] === 'number') tuning[key] = custom[key];
-      }
-      if (typeof custom.fetchAhead === 'boolean') tuning.fetchAhead = custom.fetchAhead;
+      const tuning = tuningOf(custom);
 
       for (const source of sources) {
         if (needsProvisionedMode(source) && !source.provisionedPollers) {

@@ -3,6 +3,7 @@ import {
   createPlugin,
   type ServerlessLike,
   summarize,
+  tuningOf,
 } from '../../../../plugins/serverless-offline-kafka/src/plugin';
 
 const serverless = (
@@ -90,6 +91,25 @@ describe('serverless plugin', () => {
       { SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081/apis/ccompat/v7' },
     );
     expect(source?.schemaRegistry?.uri).toBe('http://127.0.0.1:8081/apis/ccompat/v7');
+  });
+
+  it('reads the local tuning from custom.serverless-offline-kafka, ignoring values of the wrong type', () => {
+    expect(
+      tuningOf({
+        retryBackoffBaseMs: 50,
+        maxBytesPerPartition: 4096,
+        fetchAhead: false,
+        partitionsConsumedConcurrently: '8' as unknown as number,
+        sessionTimeoutMs: 12_000,
+        brokers: 'b-1:9092',
+      }),
+    ).toEqual({
+      retryBackoffBaseMs: 50,
+      maxBytesPerPartition: 4096,
+      fetchAhead: false,
+      sessionTimeoutMs: 12_000,
+    });
+    expect(tuningOf({ fetchAhead: 'no' as unknown as boolean })).toEqual({});
   });
 
   it('summarizes delivery counters and lag on one line', () => {
