@@ -86,6 +86,14 @@ pid_is_ours() {
   tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "MEDSTREAM_STACK_DIR=$STACK_DIR"
 }
 
+# True while PID exists and is not a zombie (an exited child not yet reaped still answers kill -0).
+pid_running() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ ${stat%% *} != [ZX] ]]
+}
+
 recorded_pid() {
   local file=$RUN/$1.pid pid
   [[ -f $file ]] || return 1
@@ -599,18 +607,23 @@ service_up() {
     ss -Htlnp "sport = :$port" >>"$log" 2>&1 || true
     return 1
   fi
-  if ! recorded_pid "$svc" >/dev/null; then
+  pid=$(recorded_pid "$svc" || true)
+  if [[ -z $pid ]]; then
     STEP=install
     "${svc}_prepare"
     t0=$(now_ms) # from here on: time to healthy, without the one-off download
     STEP=start
     printf '\n==== %s starting %s\n' "$(date -Is)" "$svc" >>"$log"
     "${svc}_start"
+    # Just spawned by this job, so the pid is ours without asking /proc/PID/environ: a child shows
+    # MEDSTREAM_STACK_DIR there only once it has exec'd, which on a loaded machine can be after the
+    # first check below (CI saw moto and SecantusDB "exit" that way while they were starting).
+    [[ $svc == postgres ]] || pid=$(<"$RUN/$svc.pid")
   fi
   STEP="health check: not healthy within $(deadline_of "$svc")s"
   deadline=$(($(now_ms) + $(deadline_of "$svc") * 1000))
   until "${svc}_ready"; do
-    if [[ $svc != postgres ]] && ! recorded_pid "$svc" >/dev/null; then
+    if [[ $svc != postgres ]] && ! pid_running "$pid"; then
       STEP="start: the process exited"
       return 1
     fi
