@@ -278,6 +278,10 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
     }
   };
 
+  /** Whether the partition's log holds records after `offset` (as of this fetch). */
+  const logContinuesAfter = (batch: EachBatchPayload['batch'], offset: string): boolean =>
+    Number(offset) + 1 < Number(batch.highWatermark);
+
   // Batches still being invoked after their eachBatch returned (fetch-ahead), by partition.
   const invoking = new Map<number, Promise<void>>();
 
@@ -300,9 +304,7 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
     }
     const lastMessage = batch.messages[batch.messages.length - 1];
     const ahead =
-      tuning.fetchAhead &&
-      lastMessage !== undefined &&
-      Number(lastMessage.offset) + 1 < Number(batch.highWatermark);
+      tuning.fetchAhead && lastMessage !== undefined && logContinuesAfter(batch, lastMessage.offset);
     if (!ahead) return consumePartitionBatch(payload, false);
     const work = consumePartitionBatch(payload, true);
     payload.resolveOffset(lastMessage.offset);
@@ -476,8 +478,7 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
         await flush();
         return;
       }
-      const atEndOfLog = Number(batch.lastOffset()) + 1 >= Number(batch.highWatermark);
-      if (!atEndOfLog && coveredUpTo !== null) {
+      if (logContinuesAfter(batch, batch.lastOffset()) && coveredUpTo !== null) {
         // The log holds more: the next fetch continues after these records, which wait for it here.
         // Should it bring nothing (records past the last stable offset of an open transaction), the
         // window's end seeks back to them, and that fetch invokes them at once.
