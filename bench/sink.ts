@@ -14,7 +14,10 @@
 //   - produce→row latency p50/p99 at a fixed offered rate (insert mode).
 // For context it also measures the local trigger delivering to a no-op handler (what the trigger
 // itself costs on this machine). With --repeat N every throughput measure (ceilings included) runs N
-// times and the median is kept: runs on this machine kind vary by ±20 %.
+// times and the median is kept: runs on this machine kind vary by ±20 %. The consume ceiling and the
+// trigger runs go in rounds (consume, no-op, none, kafka, upsert; N times), and a mode's share of the
+// lower ceiling is the median of its rounds' shares, each run against its own round's ceiling: the
+// machine's speed drifts over minutes, so a share is taken between runs a minute apart.
 // Prints a table and writes bench/results/sink.json. Asserts nothing.
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -535,26 +538,6 @@ const main = async () => {
   );
 
   const rate = (run: { rows: number; seconds: number }) => Math.round(run.rows / run.seconds);
-  /** Runs a throughput measure `repeat` times and keeps the run with the median rate. */
-  const median = async <T extends { rows: number; seconds: number }>(
-    name: string,
-    label: string,
-    measure: (round: number) => Promise<T>,
-  ): Promise<T & { rates: number[] }> => {
-    if (!wanted(name)) return { ...skipped, rates: [] } as unknown as T & { rates: number[] };
-    const runs: T[] = [];
-    for (let round = 0; round < repeat; round += 1) {
-      await settleDatabase();
-      const run = await measure(round);
-      const cpu = (run as { nodeCpuMicrosPerRecord?: number }).nodeCpuMicrosPerRecord;
-      console.log(
-        `${label}: ${rate(run)} rows/s${cpu === undefined ? '' : ` (node CPU ${cpu.toFixed(2)} µs/record)`}`,
-      );
-      runs.push(run);
-    }
-    const sorted = [...runs].sort((a, b) => rate(a) - rate(b));
-    return { ...(sorted[Math.floor((sorted.length - 1) / 2)] as T), rates: runs.map(rate) };
-  };
   const skipped = {
     rows: 0,
     seconds: Number.NaN,
@@ -565,6 +548,32 @@ const main = async () => {
     postgresCpuMicrosPerRecord: Number.NaN,
     brokerCpuMicrosPerRecord: Number.NaN,
   };
+  /** A throughput measure run `repeat` times; its figure is the run with the median rate. */
+  const series = <T extends { rows: number; seconds: number }>(
+    name: string,
+    label: string,
+    measure: (round: number) => Promise<T>,
+  ) => {
+    const runs: T[] = [];
+    return {
+      runs,
+      async run(round: number): Promise<void> {
+        if (!wanted(name)) return;
+        await settleDatabase();
+        const result = await measure(round);
+        const cpu = (result as { nodeCpuMicrosPerRecord?: number }).nodeCpuMicrosPerRecord;
+        console.log(
+          `${label}: ${rate(result)} rows/s${cpu === undefined ? '' : ` (node CPU ${cpu.toFixed(2)} µs/record)`}`,
+        );
+        runs.push(result);
+      },
+      median(): T & { rates: number[] } {
+        if (runs.length === 0) return { ...skipped, rates: [] } as unknown as T & { rates: number[] };
+        const sorted = [...runs].sort((a, b) => rate(a) - rate(b));
+        return { ...(sorted[Math.floor((sorted.length - 1) / 2)] as T), rates: runs.map(rate) };
+      },
+    };
+  };
   const tableCounts = new Map<string, string[]>();
   /** A sink run into a fresh table per round (pk.mode kafka must not meet the rows of a previous round). */
   const sinkRun = (mode: string, overrides: Record<string, string>) => (round: number) => {
@@ -574,38 +583,56 @@ const main = async () => {
     return runTrigger(topic, { ...overrides, 'table.name.format': `${TOPIC_PLACEHOLDER}${suffix}` }, N);
   };
 
-  const consume = await median('consume', 'ceiling: kafkajs consume + Avro decode', () =>
+  const consumeSeries = series('consume', 'ceiling: kafkajs consume + Avro decode', () =>
     measureConsumeDecode(),
   );
-  const copy = await median('copy', 'ceiling: PostgreSQL COPY (pk.mode none)', (round) =>
+  const copySeries = series('copy', 'ceiling: PostgreSQL COPY (pk.mode none)', (round) =>
     measurePostgres(messages, round, 'none'),
   );
-  const pgKafka = await median('pgkafka', 'ceiling: PostgreSQL alone, pk.mode kafka', (round) =>
+  const pgKafkaSeries = series('pgkafka', 'ceiling: PostgreSQL alone, pk.mode kafka', (round) =>
     measurePostgres(messages, round, 'kafka'),
   );
-  const pgUpsert = await median('pgupsert', 'ceiling: PostgreSQL alone, upsert record_key', (round) =>
+  const pgUpsertSeries = series('pgupsert', 'ceiling: PostgreSQL alone, upsert record_key', (round) =>
     measurePostgres(messages, round, 'upsert'),
   );
-  messages.length = 0;
-
-  const noop = await median('noop', 'local trigger → no-op handler', () =>
+  const noopSeries = series('noop', 'local trigger → no-op handler', () =>
     runTrigger({ noop: topic }, {}, N),
   );
-  const plain = await median(
+  const plainSeries = series(
     'none',
     'sink insert (pk.mode none)',
     sinkRun('plain', { 'pk.mode': 'none', 'insert.mode': 'insert' }),
   );
-  const insert = await median(
+  const insertSeries = series(
     'kafka',
     'sink insert (pk.mode kafka)',
     sinkRun('insert', { 'pk.mode': 'kafka', 'insert.mode': 'insert' }),
   );
-  const upsert = await median(
+  const upsertSeries = series(
     'upsert',
     'sink upsert (pk.mode record_key)',
     sinkRun('upsert', { 'pk.mode': 'record_key', 'insert.mode': 'upsert' }),
   );
+
+  // PostgreSQL alone first: it needs the encoded rows, which are then let go (they would weigh on the
+  // trigger runs' garbage collection).
+  for (const measure of [copySeries, pgKafkaSeries, pgUpsertSeries])
+    for (let round = 0; round < repeat; round += 1) await measure.run(round);
+  messages.length = 0;
+  // Then round after round the consume ceiling and the trigger runs, so that a sink run and the
+  // ceiling it is compared with are measured a minute apart, not several: the machine's speed drifts.
+  for (let round = 0; round < repeat; round += 1)
+    for (const measure of [consumeSeries, noopSeries, plainSeries, insertSeries, upsertSeries])
+      await measure.run(round);
+
+  const consume = consumeSeries.median();
+  const copy = copySeries.median();
+  const pgKafka = pgKafkaSeries.median();
+  const pgUpsert = pgUpsertSeries.median();
+  const noop = noopSeries.median();
+  const plain = plainSeries.median();
+  const insert = insertSeries.median();
+  const upsert = upsertSeries.median();
   const latency = wanted('latency')
     ? await measureLatency(ids)
     : { offered: offeredRate, achieved: 0, records: 0, p50: Number.NaN, p99: Number.NaN, max: Number.NaN };
@@ -626,14 +653,30 @@ const main = async () => {
   const upsertRows = await rowsOf('upsert');
   await check.end();
 
-  // The issue's lower ceiling: consume + decode, or a plain COPY of the rows (pk.mode none).
-  const lowerCeiling = Math.min(rate(consume), rate(copy));
-  // Each mode's own: consume + decode, or PostgreSQL alone doing that mode's writes (pk.mode kafka
-  // adds a primary-key index, an upsert a merge: work no sink of that mode can skip).
-  const ownCeiling = {
-    none: lowerCeiling,
-    kafka: Math.min(rate(consume), rate(pgKafka)),
-    upsert: Math.min(rate(consume), rate(pgUpsert)),
+  // The issue's lower ceiling: consume + decode, or a plain COPY of the rows (pk.mode none). Each
+  // mode's own: consume + decode, or PostgreSQL alone doing that mode's writes (pk.mode kafka adds a
+  // primary-key index, an upsert a merge: work no sink of that mode can skip).
+  const measured = (ceiling: { rows: number; seconds: number }) =>
+    ceiling.rows > 0 ? rate(ceiling) : Number.POSITIVE_INFINITY;
+  /**
+   * A sink mode's share of a lower ceiling, round by round: each run against the consume ceiling of
+   * its own round (and PostgreSQL's figure for that mode), the median of the shares kept.
+   */
+  const pairedShare = (
+    runs: { rows: number; seconds: number }[],
+    postgres: { rows: number; seconds: number },
+  ) => {
+    const shares = runs.map((run, round) => {
+      const ceiling = consumeSeries.runs[round];
+      return ceiling === undefined ? Number.NaN : rate(run) / Math.min(rate(ceiling), measured(postgres));
+    });
+    const sorted = [...shares].sort((a, b) => a - b);
+    return { share: sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN, shares };
+  };
+  const shareOf = {
+    none: pairedShare(plainSeries.runs, copy),
+    kafka: { lower: pairedShare(insertSeries.runs, copy), own: pairedShare(insertSeries.runs, pgKafka) },
+    upsert: { lower: pairedShare(upsertSeries.runs, copy), own: pairedShare(upsertSeries.runs, pgUpsert) },
   };
   const round2 = (value: number) => Number(value.toFixed(2));
   /**
@@ -652,15 +695,21 @@ const main = async () => {
       cpuBoundPerSecond: Math.round((os.cpus().length * 1e6) / total),
     };
   };
-  const sinkRow = (measure: string, run: typeof plain, ownCeilingRate: number, tableRows: number) => ({
+  const sinkRow = (
+    measure: string,
+    run: typeof plain,
+    shares: { lower: ReturnType<typeof pairedShare>; own: ReturnType<typeof pairedShare> },
+    tableRows: number,
+  ) => ({
     measure,
     rowsPerSecond: rate(run),
     runs: run.rates,
     seconds: run.seconds,
     withTailPerSecond: run.withTailPerSecond,
     ...cpuColumns(run),
-    ofLowerCeiling: rate(run) / lowerCeiling,
-    ofOwnCeiling: rate(run) / ownCeilingRate,
+    ofLowerCeiling: shares.lower.share,
+    ofOwnCeiling: shares.own.share,
+    sharesByRound: { ofLowerCeiling: shares.lower.shares, ofOwnCeiling: shares.own.shares },
     tableRows,
     invocations: run.invocations,
     failedBatches: run.failedBatches,
@@ -709,9 +758,14 @@ const main = async () => {
       withTailPerSecond: noop.withTailPerSecond,
       ...cpuColumns(noop),
     },
-    sinkRow('sink insert via local trigger (pk.mode none)', plain, ownCeiling.none, plainRows),
-    sinkRow('sink insert via local trigger (pk.mode kafka)', insert, ownCeiling.kafka, insertRows),
-    sinkRow('sink upsert via local trigger (pk.mode record_key)', upsert, ownCeiling.upsert, upsertRows),
+    sinkRow(
+      'sink insert via local trigger (pk.mode none)',
+      plain,
+      { lower: shareOf.none, own: shareOf.none },
+      plainRows,
+    ),
+    sinkRow('sink insert via local trigger (pk.mode kafka)', insert, shareOf.kafka, insertRows),
+    sinkRow('sink upsert via local trigger (pk.mode record_key)', upsert, shareOf.upsert, upsertRows),
   ];
   const shown = rows.map(({ runs: _runs, ...row }) => ({
     ...row,
@@ -756,18 +810,20 @@ const main = async () => {
   const targets = {
     insertAtLeastConnectBest90k: Math.max(rate(plain), rate(insert)) >= 90_000,
     upsertAtLeast1_5xConnect37k: rate(upsert) >= 1.5 * 37_000,
-    atLeastHalfOfLowerCeiling: Math.min(rate(plain), rate(insert), rate(upsert)) >= 0.5 * lowerCeiling,
+    // Shares are paired round by round (a sink run against the consume ceiling of its own round).
+    atLeastHalfOfLowerCeiling:
+      Math.min(shareOf.none.share, shareOf.kafka.lower.share, shareOf.upsert.lower.share) >= 0.5,
     // The same target mode by mode (the line above asks it of every mode).
     halfOfLowerCeilingByMode: {
-      insertPkNone: rate(plain) >= 0.5 * lowerCeiling,
-      insertPkKafka: rate(insert) >= 0.5 * lowerCeiling,
-      upsertPkRecordKey: rate(upsert) >= 0.5 * lowerCeiling,
+      insertPkNone: shareOf.none.share >= 0.5,
+      insertPkKafka: shareOf.kafka.lower.share >= 0.5,
+      upsertPkRecordKey: shareOf.upsert.lower.share >= 0.5,
     },
     // Each mode against its own lower ceiling (its database work done by PostgreSQL alone).
     halfOfOwnLowerCeilingByMode: {
-      insertPkNone: rate(plain) >= 0.5 * ownCeiling.none,
-      insertPkKafka: rate(insert) >= 0.5 * ownCeiling.kafka,
-      upsertPkRecordKey: rate(upsert) >= 0.5 * ownCeiling.upsert,
+      insertPkNone: shareOf.none.share >= 0.5,
+      insertPkKafka: shareOf.kafka.own.share >= 0.5,
+      upsertPkRecordKey: shareOf.upsert.own.share >= 0.5,
     },
     p99Under1sAt10k: latency.p99 < 1000 && latency.offered >= 10_000,
   };
