@@ -673,10 +673,15 @@ const main = async () => {
     const sorted = [...shares].sort((a, b) => a - b);
     return { share: sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN, shares };
   };
+  /** A mode's shares of the lower ceiling and of its own. */
+  const sharesOf = (runs: { rows: number; seconds: number }[], own: { rows: number; seconds: number }) => ({
+    lower: pairedShare(runs, copy),
+    own: pairedShare(runs, own),
+  });
   const shareOf = {
-    none: pairedShare(plainSeries.runs, copy),
-    kafka: { lower: pairedShare(insertSeries.runs, copy), own: pairedShare(insertSeries.runs, pgKafka) },
-    upsert: { lower: pairedShare(upsertSeries.runs, copy), own: pairedShare(upsertSeries.runs, pgUpsert) },
+    none: sharesOf(plainSeries.runs, copy),
+    kafka: sharesOf(insertSeries.runs, pgKafka),
+    upsert: sharesOf(upsertSeries.runs, pgUpsert),
   };
   const round2 = (value: number) => Number(value.toFixed(2));
   /**
@@ -698,7 +703,7 @@ const main = async () => {
   const sinkRow = (
     measure: string,
     run: typeof plain,
-    shares: { lower: ReturnType<typeof pairedShare>; own: ReturnType<typeof pairedShare> },
+    shares: ReturnType<typeof sharesOf>,
     tableRows: number,
   ) => ({
     measure,
@@ -758,12 +763,7 @@ const main = async () => {
       withTailPerSecond: noop.withTailPerSecond,
       ...cpuColumns(noop),
     },
-    sinkRow(
-      'sink insert via local trigger (pk.mode none)',
-      plain,
-      { lower: shareOf.none, own: shareOf.none },
-      plainRows,
-    ),
+    sinkRow('sink insert via local trigger (pk.mode none)', plain, shareOf.none, plainRows),
     sinkRow('sink insert via local trigger (pk.mode kafka)', insert, shareOf.kafka, insertRows),
     sinkRow('sink upsert via local trigger (pk.mode record_key)', upsert, shareOf.upsert, upsertRows),
   ];
@@ -812,16 +812,16 @@ const main = async () => {
     upsertAtLeast1_5xConnect37k: rate(upsert) >= 1.5 * 37_000,
     // Shares are paired round by round (a sink run against the consume ceiling of its own round).
     atLeastHalfOfLowerCeiling:
-      Math.min(shareOf.none.share, shareOf.kafka.lower.share, shareOf.upsert.lower.share) >= 0.5,
+      Math.min(shareOf.none.lower.share, shareOf.kafka.lower.share, shareOf.upsert.lower.share) >= 0.5,
     // The same target mode by mode (the line above asks it of every mode).
     halfOfLowerCeilingByMode: {
-      insertPkNone: shareOf.none.share >= 0.5,
+      insertPkNone: shareOf.none.lower.share >= 0.5,
       insertPkKafka: shareOf.kafka.lower.share >= 0.5,
       upsertPkRecordKey: shareOf.upsert.lower.share >= 0.5,
     },
     // Each mode against its own lower ceiling (its database work done by PostgreSQL alone).
     halfOfOwnLowerCeilingByMode: {
-      insertPkNone: shareOf.none.share >= 0.5,
+      insertPkNone: shareOf.none.own.share >= 0.5,
       insertPkKafka: shareOf.kafka.own.share >= 0.5,
       upsertPkRecordKey: shareOf.upsert.own.share >= 0.5,
     },
