@@ -98,6 +98,10 @@ const serviceCpuPerRecord = async (read: () => Record<StackService, number>, rec
   };
 };
 
+/** The item whose score is the median (the lower middle one of an even count); undefined if none. */
+const medianBy = <T>(items: readonly T[], score: (item: T) => number): T | undefined =>
+  [...items].sort((a, b) => score(a) - score(b))[Math.floor((items.length - 1) / 2)];
+
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 
@@ -568,9 +572,9 @@ const main = async () => {
         runs.push(result);
       },
       median(): T & { rates: number[] } {
-        if (runs.length === 0) return { ...skipped, rates: [] } as unknown as T & { rates: number[] };
-        const sorted = [...runs].sort((a, b) => rate(a) - rate(b));
-        return { ...(sorted[Math.floor((sorted.length - 1) / 2)] as T), rates: runs.map(rate) };
+        const middle = medianBy(runs, rate);
+        if (middle === undefined) return { ...skipped, rates: [] } as unknown as T & { rates: number[] };
+        return { ...middle, rates: runs.map(rate) };
       },
     };
   };
@@ -670,8 +674,7 @@ const main = async () => {
       const ceiling = consumeSeries.runs[round];
       return ceiling === undefined ? Number.NaN : rate(run) / Math.min(rate(ceiling), measured(postgres));
     });
-    const sorted = [...shares].sort((a, b) => a - b);
-    return { share: sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN, shares };
+    return { share: medianBy(shares, (share) => share) ?? Number.NaN, shares };
   };
   /** A mode's shares of the lower ceiling and of its own. */
   const sharesOf = (runs: { rows: number; seconds: number }[], own: { rows: number; seconds: number }) => ({
