@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The native local stack: real Kafka, Apicurio Registry, SecantusDB (MongoDB wire protocol), moto
-# (S3) and PostgreSQL on 127.0.0.1, for a machine without Docker.
+# (S3), PostgreSQL and a Kafka Connect worker on 127.0.0.1, for a machine without Docker.
 #
 #   bash scripts/stack.sh up       start what is not already running, wait until all are healthy
 #   bash scripts/stack.sh down     stop exactly what `up` started (recorded pids, never by name)
@@ -11,8 +11,9 @@
 # clone downloads nothing; state, data, logs and pid files live under <repo>/.stack (git-ignored).
 #
 # A service whose environment variable points somewhere else is not started: KAFKA_BROKERS,
-# SCHEMA_REGISTRY_URL, MONGODB_URI, DATABASE_URL, AWS_ENDPOINT_URL. The local default values
-# (those in lib/config.ts) mean "this stack", so exporting them changes nothing.
+# SCHEMA_REGISTRY_URL, MONGODB_URI, DATABASE_URL, AWS_ENDPOINT_URL, KAFKA_CONNECT_URL. The local
+# default values (those in lib/config.ts and cli/settings.ts) mean "this stack", so exporting them
+# changes nothing.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -30,7 +31,7 @@ MOTO_VERSION=5.2.5
 PG_MAJOR=15
 PG_BIN=${MEDSTREAM_PG_BIN:-/usr/lib/postgresql/$PG_MAJOR/bin}
 
-SERVICES=(kafka postgres secantusdb moto apicurio)
+SERVICES=(kafka postgres secantusdb moto apicurio connect)
 
 # ---------------------------------------------------------------------------------------------
 # small helpers
@@ -55,6 +56,7 @@ port_of() {
     secantusdb) echo 27017 ;;
     moto) echo 4566 ;;
     apicurio) echo 8081 ;;
+    connect) echo 8083 ;;
   esac
 }
 
@@ -237,6 +239,7 @@ external_of() {
     secantusdb) var=MONGODB_URI default='mongodb://127.0.0.1:27017/?directConnection=true' ;;
     postgres) var=DATABASE_URL default=postgres://medstream:medstream@127.0.0.1:5432/medstream_sink ;;
     moto) var=AWS_ENDPOINT_URL default=http://127.0.0.1:4566 ;;
+    connect) var=KAFKA_CONNECT_URL default=http://127.0.0.1:8083 ;;
   esac
   local value=${!var:-}
   [[ -n $value && ${value%/} != "$default" ]] || return 1
@@ -252,14 +255,16 @@ KAFKA_DIR=$STACK_DIR/kafka
 
 kafka_java() { echo "${JAVA_HOME:+$JAVA_HOME/bin/}java"; }
 
-kafka_fetch() {
-  [[ -d $KAFKA_HOME ]] && return 0
-  rm -rf "$CACHE"/.kafka-* # left by an interrupted run; we hold the cache lock
-  local tmp
-  tmp=$(mktemp -d "$CACHE/.kafka-XXXXXX")
-  cp "$HERE/kafka-pom.xml" "$tmp/pom.xml"
-  say "  resolving org.apache.kafka:kafka_2.13:$KAFKA_VERSION from Maven Central (~46 MB)"
-  if ! with_progress "kafka jars" "$CACHE/m2" logged "$LOGS/kafka-install.log" \
+# A runtime classpath from Maven Central: `mvn dependency:copy-dependencies` on one of our poms,
+# into a cache directory that appears in one rename (whole or absent).
+maven_fetch() { # NAME POM DEST DESCRIPTION
+  local name=$1 pom=$2 dest=$3 tmp
+  [[ -d $dest ]] && return 0
+  rm -rf "$CACHE"/."$name"-* # left by an interrupted run; we hold the cache lock
+  tmp=$(mktemp -d "$CACHE/.$name-XXXXXX")
+  cp "$pom" "$tmp/pom.xml"
+  say "  resolving $4 from Maven Central"
+  if ! with_progress "$name jars" "$CACHE/m2" logged "$LOGS/$name-install.log" \
     mvn -B -q -Dstyle.color=never -f "$tmp/pom.xml" -Dmaven.repo.local="$CACHE/m2" \
     -Dkafka.version="$KAFKA_VERSION" \
     org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
@@ -267,8 +272,12 @@ kafka_fetch() {
     rm -rf "$tmp"
     return 1
   fi
-  mv "$tmp/libs" "$KAFKA_HOME" # one rename: the cache entry is whole or absent
+  mv "$tmp/libs" "$dest"
   rm -rf "$tmp"
+}
+
+kafka_fetch() {
+  maven_fetch kafka "$HERE/kafka-pom.xml" "$KAFKA_HOME" "org.apache.kafka:kafka_2.13:$KAFKA_VERSION (~46 MB)"
 }
 
 kafka_prepare() {
@@ -317,6 +326,68 @@ kafka_start() {
 
 kafka_ready() { probe kafka 127.0.0.1 9092; }
 kafka_healthy() { kafka_ready; }
+
+# ---------------------------------------------------------------------------------------------
+# Kafka Connect: one distributed worker (REST on 127.0.0.1:8083), jars from Maven Central, its
+# configs, offsets and statuses in topics of the broker. `medstream connectors apply|status` talk
+# to it. It runs the connectors Apache Kafka ships (FileStream); the JDBC sink is not on Maven
+# Central, so the shipped *.connect.json is for a Connect cluster that has that plugin.
+
+CONNECT_HOME=$CACHE/kafka-connect-$KAFKA_VERSION
+CONNECT_DIR=$STACK_DIR/connect
+
+connect_fetch() {
+  maven_fetch connect "$HERE/connect-pom.xml" "$CONNECT_HOME" "org.apache.kafka:connect-runtime:$KAFKA_VERSION (~31 MB)"
+}
+
+# The broker the worker uses: ours, or the one KAFKA_BROKERS points at.
+connect_brokers() { echo "${KAFKA_BROKERS:-127.0.0.1:9092}"; }
+
+connect_prepare() {
+  with_cache_lock connect connect_fetch
+  mkdir -p "$CONNECT_DIR"
+  cat >"$CONNECT_DIR/worker.properties" <<EOF
+# Written by scripts/stack.sh on every up; edit the script, not this file.
+bootstrap.servers=$(connect_brokers)
+group.id=medstream-connect
+key.converter=org.apache.kafka.connect.json.JsonConverter
+value.converter=org.apache.kafka.connect.json.JsonConverter
+config.storage.topic=_medstream-connect-configs
+offset.storage.topic=_medstream-connect-offsets
+status.storage.topic=_medstream-connect-status
+config.storage.replication.factor=1
+offset.storage.replication.factor=1
+status.storage.replication.factor=1
+offset.storage.partitions=1
+status.storage.partitions=1
+offset.flush.interval.ms=1000
+listeners=http://127.0.0.1:8083
+rest.advertised.host.name=127.0.0.1
+rest.advertised.port=8083
+# Connectors come from the classpath (the jars above); no plugin.path.
+plugin.discovery=only_scan
+EOF
+}
+
+connect_start() {
+  # Started beside the broker: the worker needs it first (its state lives in topics).
+  local first deadline
+  first=$(connect_brokers)
+  first=${first%%,*}
+  deadline=$(($(now_ms) + 60000))
+  until probe kafka "${first%:*}" "${first##*:}"; do
+    (($(now_ms) < deadline)) || die "Kafka at $first did not answer within 60s"
+    sleep 0.5
+  done
+  # shellcheck disable=SC2086
+  spawn connect "$(kafka_java)" ${CONNECT_HEAP_OPTS:--Xms64m -Xmx384m} -XX:+UseSerialGC \
+    -Djava.awt.headless=true -Dlog4j.configuration="file:$HERE/connect-log4j.properties" \
+    -cp "$CONNECT_HOME/*" org.apache.kafka.connect.cli.ConnectDistributed "$CONNECT_DIR/worker.properties"
+}
+
+# 200 on /connectors only once the worker has joined its group and read its config topic.
+connect_ready() { http_ok http://127.0.0.1:8083/connectors; }
+connect_healthy() { connect_ready; }
 
 # ---------------------------------------------------------------------------------------------
 # PostgreSQL 15 from Debian: a cluster of our own, run as the postgres OS user
@@ -535,6 +606,10 @@ check_prerequisites() {
       secantusdb) [[ -f $SECANTUS_VENV/.medstream-complete ]] || need_venv=1 ;;
       moto) [[ -f $MOTO_VENV/.medstream-complete ]] || need_venv=1 ;;
       apicurio) need_java21=1 ;;
+      connect)
+        need_java=1
+        [[ -d $CONNECT_HOME ]] || need_mvn=1
+        ;;
     esac
   done
   command -v curl >/dev/null 2>&1 || missing+=("curl: apt-get install curl")
@@ -542,10 +617,10 @@ check_prerequisites() {
   command -v ss >/dev/null 2>&1 || missing+=("ss: apt-get install iproute2")
   command -v flock >/dev/null 2>&1 || missing+=("flock and setsid: apt-get install util-linux")
   if ((need_java)) && ! command -v "$(kafka_java)" >/dev/null 2>&1; then
-    missing+=("java 17 (Kafka $KAFKA_VERSION): apt-get install openjdk-17-jre-headless")
+    missing+=("java 17 (Kafka $KAFKA_VERSION and Kafka Connect): apt-get install openjdk-17-jre-headless")
   fi
   if ((need_mvn)) && ! command -v mvn >/dev/null 2>&1; then
-    missing+=("mvn (fetches the Kafka jars from Maven Central): apt-get install maven")
+    missing+=("mvn (fetches the Kafka and Kafka Connect jars from Maven Central): apt-get install maven")
   fi
   if ((need_venv)) && ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
     missing+=("python3 venv module: apt-get install python3-venv")
@@ -579,6 +654,7 @@ deadline_of() {
   case $1 in
     kafka) echo 60 ;;
     apicurio) echo 120 ;;
+    connect) echo 90 ;; # once the broker answers; the third JVM starting on 2 cores
     *) echo 30 ;;
   esac
 }
@@ -673,7 +749,8 @@ cmd_up() {
   done
   check_prerequisites "${ours[@]}"
 
-  # All five at once: Apicurio's storage is its own H2 file, so nothing waits for anything.
+  # All at once: Apicurio's storage is its own H2 file; only Connect waits, for the broker (in
+  # connect_start).
   for svc in "${ours[@]}"; do
     service_up "$svc" &
     jobs+=($!)
@@ -759,6 +836,7 @@ cmd_status() {
     case $svc in
       kafka) note="controller 127.0.0.1:9093" ;;
       apicurio) note="management 127.0.0.1:9000" ;;
+      connect) note="REST API; broker $(connect_brokers)" ;;
     esac
     [[ $health == up && $pid == - ]] && note="not started by this checkout${note:+; $note}"
     printf '%-11s %-6s %-8s %-8s %s\n' "$svc" "$port" "$pid" "$health" "$note"
