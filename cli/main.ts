@@ -64,6 +64,9 @@ export const buildProgram = (io: Io = defaultIo): Command => {
 
   const settingsOf = () => readSettings(program.opts<{ config: string }>().config);
   const configOf = () => toConfig(settingsOf(), process.env);
+  // Like the other settings, the environment (KAFKA_CONNECT_URL) wins over the file.
+  const connectClientOf = (url: string | undefined) =>
+    createConnectClient(url ?? process.env.KAFKA_CONNECT_URL ?? settingsOf().connectUrl, io.fetch);
 
   program
     .command('configure')
@@ -285,9 +288,9 @@ export const buildProgram = (io: Io = defaultIo): Command => {
     .argument('[paths...]', 'connector files or directories', [
       path.join(root, 'connectors/sinks/biometrics-postgres.connect.json'),
     ])
-    .option('--url <url>', 'Kafka Connect REST URL (default: from settings)')
+    .option('--url <url>', 'Kafka Connect REST URL (default: KAFKA_CONNECT_URL, else the settings file)')
     .action(async (paths: string[], flags: { url?: string }) => {
-      const client = createConnectClient(flags.url ?? settingsOf().connectUrl, io.fetch);
+      const client = connectClientOf(flags.url);
       for (const connector of readConnectorFiles(paths))
         io.out(`${connector.name}: ${await client.apply(connector)}`);
     });
@@ -297,9 +300,9 @@ export const buildProgram = (io: Io = defaultIo): Command => {
     .argument('[paths...]', 'connector files or directories', [
       path.join(root, 'connectors/sinks/biometrics-postgres.connect.json'),
     ])
-    .option('--url <url>', 'Kafka Connect REST URL (default: from settings)')
+    .option('--url <url>', 'Kafka Connect REST URL (default: KAFKA_CONNECT_URL, else the settings file)')
     .action(async (paths: string[], flags: { url?: string }) => {
-      const client = createConnectClient(flags.url ?? settingsOf().connectUrl, io.fetch);
+      const client = connectClientOf(flags.url);
       for (const connector of readConnectorFiles(paths)) {
         const status = await client.status(connector.name);
         if (status === undefined) {
@@ -310,8 +313,13 @@ export const buildProgram = (io: Io = defaultIo): Command => {
         io.out(
           `${status.name}: ${status.state}; tasks ${status.tasks.map((task) => `${task.id}=${task.state}`).join(', ') || 'none'}`,
         );
-        if (status.state !== 'RUNNING' || status.tasks.some((task) => task.state !== 'RUNNING'))
-          process.exitCode = 1;
+        // A connector without tasks moves no record (right after it is created, its tasks are not
+        // assigned yet): that is not running either.
+        const running =
+          status.state === 'RUNNING' &&
+          status.tasks.length > 0 &&
+          status.tasks.every((task) => task.state === 'RUNNING');
+        if (!running) process.exitCode = 1;
       }
     });
   return program;

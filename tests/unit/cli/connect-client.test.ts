@@ -5,7 +5,10 @@ import { createConnectClient, type Fetch, readConnectorFiles } from '../../../cl
 
 type Call = { url: string; method: string; body?: unknown };
 
-/** A stub of Kafka Connect's REST API (no Connect cluster runs here): it keeps connectors in memory. */
+/**
+ * A stub of Kafka Connect's REST API for the client's requests and answers: it keeps connectors in
+ * memory. tests/integration/cli/connectors.test.ts runs the CLI against the stack's real worker.
+ */
 const stubConnect = () => {
   const connectors = new Map<string, Record<string, string>>();
   const calls: Call[] = [];
@@ -56,7 +59,7 @@ const connectorFile = () => {
   return { dir, file };
 };
 
-describe('Kafka Connect client (against a stub)', () => {
+describe('Kafka Connect client (requests and answers, against a stub)', () => {
   it('applies a connector with PUT /connectors/{name}/config, creating it once and then updating it', async () => {
     const stub = stubConnect();
     const client = createConnectClient('http://connect:8083/', stub.fetch);

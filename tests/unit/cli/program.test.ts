@@ -4,13 +4,16 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { buildProgram, type Io } from '../../../cli/main';
 
-const run = async (args: string[]) => {
+const run = async (
+  args: string[],
+  fetch: Io['fetch'] = async () => Promise.reject(new Error('no network')),
+) => {
   const out: string[] = [];
   const io: Io = {
     out: (line) => out.push(line),
     err: (line) => out.push(line),
     interactive: false,
-    fetch: async () => Promise.reject(new Error('no network')),
+    fetch,
   };
   const program = buildProgram(io);
   const overrideExit = (command: Command): void => {
@@ -63,5 +66,35 @@ describe('medstream CLI', () => {
 
   it('rejects a bad flag value with a message', async () => {
     await expect(run(['produce', '--rate', '-3'])).rejects.toThrow(/must be a positive number/);
+  });
+
+  it.each([
+    ['RUNNING', [{ id: 0, state: 'RUNNING' }], 0],
+    // Right after it is created a connector has no tasks yet: it moves no record.
+    ['RUNNING', [], 1],
+    [
+      'RUNNING',
+      [
+        { id: 0, state: 'RUNNING' },
+        { id: 1, state: 'FAILED' },
+      ],
+      1,
+    ],
+    ['PAUSED', [{ id: 0, state: 'PAUSED' }], 1],
+  ])('connectors status: %s with tasks %j exits %d', async (state, tasks, exitCode) => {
+    const body = { name: 'biometrics-postgres-connect', connector: { state }, tasks };
+    process.exitCode = undefined;
+    try {
+      const output = await run(['connectors', 'status', '--url', 'http://connect:8083'], async () => ({
+        ok: true,
+        status: 200,
+        json: async () => body,
+        text: async () => JSON.stringify(body),
+      }));
+      expect(output).toMatch(new RegExp(`^biometrics-postgres-connect: ${state}; tasks `));
+      expect(process.exitCode ?? 0).toBe(exitCode);
+    } finally {
+      process.exitCode = undefined;
+    }
   });
 });

@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { Kafka, logLevel } from 'kafkajs';
+import { buildProgram, type Io } from '../../../cli/main';
+import { loadConfig } from '../../../lib/config';
+import { pollUntil } from '../../support/poll';
+
+// `medstream connectors apply|status` against the stack's real Kafka Connect worker (Apache Kafka's
+// own connect-runtime, scripts/stack.sh). It runs the FileStream connectors Kafka ships: the JDBC
+// sink is not on Maven Central, so these tests apply connectors the worker can really run.
+
+const connectUrl = (process.env.KAFKA_CONNECT_URL ?? 'http://127.0.0.1:8083').replace(/\/$/, '');
+const config = loadConfig();
+const dir = mkdtempSync(path.join(tmpdir(), 'medstream-connectors-'));
+const created: string[] = [];
+
+/** Runs the CLI as a user would (real HTTP), returning its lines and the exit code it set. */
+const cli = async (...args: string[]) => {
+  const lines: string[] = [];
+  const io: Io = {
+    out: (line) => lines.push(line),
+    err: (line) => lines.push(line),
+    interactive: false,
+    fetch: (url, init) => fetch(url, init),
+  };
+  const program = buildProgram(io);
+  const overrideExit = (command: Command): void => {
+    command.exitOverride();
+    for (const sub of command.commands) overrideExit(sub);
+  };
+  overrideExit(program);
+  process.exitCode = undefined;
+  try {
+    await program.parseAsync(['node', 'medstream', '--config', path.join(dir, 'none.json'), ...args]);
+    return { lines, exitCode: process.exitCode ?? 0 };
+  } finally {
+    process.exitCode = undefined;
+  }
+};
+
+/** A connector file of a FileStream sink from a fresh topic into a fresh file. */
+const fileSinkConnector = (overrides: Record<string, string> = {}) => {
+  const name = `medstream-test-${randomUUID().slice(0, 8)}`;
+  created.push(name);
+  const config = {
+    'connector.class': 'org.apache.kafka.connect.file.FileStreamSinkConnector',
+    'tasks.max': '1',
+    topics: `${name}-in`,
+    file: path.join(dir, `${name}.txt`),
+    'key.converter': 'org.apache.kafka.connect.storage.StringConverter',
+    'value.converter': 'org.apache.kafka.connect.storage.StringConverter',
+    ...overrides,
+  };
+  const file = path.join(dir, `${name}.json`);
+  writeFileSync(file, JSON.stringify({ name, config }));
+  return { name, config, file };
+};
+
+const connectGet = async (suffix: string): Promise<{ status: number; body: unknown }> => {
+  const response = await fetch(`${connectUrl}${suffix}`);
+  return { status: response.status, body: await response.json() };
+};
+
+/**
+ * The config the worker serves for `name`, once it is `expected`: an update makes the worker
+ * rebalance, and until it has, GET answers 409 or the config before.
+ */
+const configOnceItIs = async (name: string, expected: Record<string, string>) =>
+  pollUntil(`${name}'s config on the worker`, async () => {
+    const answer = await connectGet(`/connectors/${name}/config`);
+    expect(answer).toEqual({ status: 200, body: expected });
+    return answer.body;
+  });
+
+afterAll(async () => {
+  await Promise.all(
+    created.map((name) =>
+      fetch(`${connectUrl}/connectors/${name}`, { method: 'DELETE' }).catch(() => undefined),
+    ),
+  );
+});
+
+it('creates a connector that runs, and applying the same file again changes nothing', async () => {
+  const connector = fileSinkConnector();
+
+  expect((await cli('connectors', 'apply', connector.file)).lines).toEqual([`${connector.name}: created`]);
+  const status = await pollUntil('the connector and its task to run', async () => {
+    const run = await cli('connectors', 'status', connector.file);
+    return run.exitCode === 0 ? run : undefined;
+  });
+  expect(status.lines).toEqual([`${connector.name}: RUNNING; tasks 0=RUNNING`]);
+
+  // It is live: a record on its topic reaches its file.
+  const kafka = new Kafka({ brokers: config.KAFKA_BROKERS, logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ allowAutoTopicCreation: true });
+  await producer.connect();
+  try {
+    await producer.send({ topic: connector.config.topics, messages: [{ value: 'reading 1' }] });
+  } finally {
+    await producer.disconnect();
+  }
+  await pollUntil('the record in the sink file', async () =>
+    existsSync(connector.config.file) && readFileSync(connector.config.file, 'utf8') === 'reading 1\n'
+      ? true
+      : undefined,
+  );
+
+  expect((await cli('connectors', 'apply', connector.file)).lines).toEqual([`${connector.name}: updated`]);
+  await configOnceItIs(connector.name, { ...connector.config, name: connector.name });
+  const names = (await connectGet('/connectors')).body as string[];
+  expect(names.filter((name) => name === connector.name)).toHaveLength(1);
+}, 90_000);
+
+it('updates a connector whose file changed', async () => {
+  const connector = fileSinkConnector();
+  await cli('connectors', 'apply', connector.file);
+  const moved = path.join(dir, `${connector.name}-moved.txt`);
+  writeFileSync(
+    connector.file,
+    JSON.stringify({ name: connector.name, config: { ...connector.config, file: moved } }),
+  );
+
+  expect((await cli('connectors', 'apply', connector.file)).lines).toEqual([`${connector.name}: updated`]);
+  await configOnceItIs(connector.name, { ...connector.config, file: moved, name: connector.name });
+});
+
+it("fails with Connect's own reason when the worker has no such connector class", async () => {
+  const connector = fileSinkConnector({ 'connector.class': 'io.example.NoSuchSinkConnector' });
+
+  await expect(cli('connectors', 'apply', connector.file)).rejects.toThrow(
+    new RegExp(
+      `Kafka Connect refused ${connector.name} \\(\\d+\\): .*Failed to find any class that implements Connector and which name matches io\\.example\\.NoSuchSinkConnector`,
+    ),
+  );
+  expect((await connectGet(`/connectors/${connector.name}/config`)).status).toBe(404);
+});
+
+it('reports a connector that was never applied as not deployed, and fails', async () => {
+  const connector = fileSinkConnector();
+
+  expect(await cli('connectors', 'status', connector.file)).toEqual({
+    lines: [`${connector.name}: not deployed`],
+    exitCode: 1,
+  });
+});
