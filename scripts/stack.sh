@@ -257,27 +257,29 @@ kafka_java() { echo "${JAVA_HOME:+$JAVA_HOME/bin/}java"; }
 
 # A runtime classpath from Maven Central: `mvn dependency:copy-dependencies` on one of our poms,
 # into a cache directory that appears in one rename (whole or absent).
-maven_fetch() { # NAME POM DEST DESCRIPTION
-  local name=$1 pom=$2 dest=$3 tmp
+maven_fetch() { # NAME POM DEST DESCRIPTION [-Dproperty=value...]
+  local name=$1 pom=$2 dest=$3 what=$4 tmp
+  shift 4
   [[ -d $dest ]] && return 0
   rm -rf "$CACHE"/."$name"-* # left by an interrupted run; we hold the cache lock
   tmp=$(mktemp -d "$CACHE/.$name-XXXXXX")
   cp "$pom" "$tmp/pom.xml"
-  say "  resolving $4 from Maven Central"
+  say "  resolving $what from Maven Central"
   if ! with_progress "$name jars" "$CACHE/m2" logged "$LOGS/$name-install.log" \
-    mvn -B -q -Dstyle.color=never -f "$tmp/pom.xml" -Dmaven.repo.local="$CACHE/m2" \
-    -Dkafka.version="$KAFKA_VERSION" \
+    mvn -B -q -Dstyle.color=never -f "$tmp/pom.xml" -Dmaven.repo.local="$CACHE/m2" "$@" \
     org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
-    -DoutputDirectory="$tmp/libs"; then
+    -DincludeScope=runtime -DoutputDirectory="$tmp/libs"; then
     rm -rf "$tmp"
     return 1
   fi
+  mkdir -p "$(dirname "$dest")"
   mv "$tmp/libs" "$dest"
   rm -rf "$tmp"
 }
 
 kafka_fetch() {
-  maven_fetch kafka "$HERE/kafka-pom.xml" "$KAFKA_HOME" "org.apache.kafka:kafka_2.13:$KAFKA_VERSION (~46 MB)"
+  maven_fetch kafka "$HERE/kafka-pom.xml" "$KAFKA_HOME" "org.apache.kafka:kafka_2.13:$KAFKA_VERSION (~46 MB)" \
+    -Dkafka.version="$KAFKA_VERSION"
 }
 
 kafka_prepare() {
@@ -330,14 +332,28 @@ kafka_healthy() { kafka_ready; }
 # ---------------------------------------------------------------------------------------------
 # Kafka Connect: one distributed worker (REST on 127.0.0.1:8083), jars from Maven Central, its
 # configs, offsets and statuses in topics of the broker. `medstream connectors apply|status` talk
-# to it. It runs the connectors Apache Kafka ships (FileStream); the JDBC sink is not on Maven
-# Central, so the shipped *.connect.json is for a Connect cluster that has that plugin.
+# to it. It runs the FileStream connectors Apache Kafka ships, and two plugins: Debezium's JDBC
+# sink and Apicurio's Avro converter, which `npm run bench -- sink` runs as the reference sink.
+# Confluent's JDBC sink is not on Maven Central, so the shipped *.connect.json is for a Connect
+# cluster that has that plugin.
 
+DEBEZIUM_VERSION=3.1.2.Final # a line built against Kafka 3.9's Connect API
+APICURIO_CONVERTER_VERSION=2.6.13.Final
 CONNECT_HOME=$CACHE/kafka-connect-$KAFKA_VERSION
+# One directory per plugin set: plugin.path names the parent of the plugins' directories.
+CONNECT_PLUGINS=$CACHE/kafka-connect-plugins/debezium-$DEBEZIUM_VERSION+apicurio-$APICURIO_CONVERTER_VERSION
 CONNECT_DIR=$STACK_DIR/connect
 
 connect_fetch() {
-  maven_fetch connect "$HERE/connect-pom.xml" "$CONNECT_HOME" "org.apache.kafka:connect-runtime:$KAFKA_VERSION (~31 MB)"
+  maven_fetch connect "$HERE/connect-pom.xml" "$CONNECT_HOME" "org.apache.kafka:connect-runtime:$KAFKA_VERSION (~31 MB)" \
+    -Dkafka.version="$KAFKA_VERSION"
+  maven_fetch connect-jdbc-sink "$HERE/connect-jdbc-sink-pom.xml" \
+    "$CONNECT_PLUGINS/debezium-connector-jdbc" \
+    "io.debezium:debezium-connector-jdbc:$DEBEZIUM_VERSION (~22 MB)" -Ddebezium.version="$DEBEZIUM_VERSION"
+  maven_fetch connect-avro-converter "$HERE/connect-avro-converter-pom.xml" \
+    "$CONNECT_PLUGINS/apicurio-registry-utils-converter" \
+    "io.apicurio:apicurio-registry-utils-converter:$APICURIO_CONVERTER_VERSION (~7 MB)" \
+    -Dapicurio.converter.version="$APICURIO_CONVERTER_VERSION"
 }
 
 # The broker the worker uses: ours, or the one KAFKA_BROKERS points at.
@@ -360,12 +376,15 @@ offset.storage.replication.factor=1
 status.storage.replication.factor=1
 offset.storage.partitions=1
 status.storage.partitions=1
-offset.flush.interval.ms=1000
+# Sink tasks commit their consumer offsets this often: the sink bench times Connect by them.
+offset.flush.interval.ms=250
 listeners=http://127.0.0.1:8083
 rest.advertised.host.name=127.0.0.1
 rest.advertised.port=8083
-# Connectors come from the classpath (the jars above); no plugin.path.
-plugin.discovery=only_scan
+# The FileStream connectors come from the classpath, the plugins from their own directories
+# (isolated class loaders). Apicurio's converter has no ServiceLoader manifest, hence the scan.
+plugin.path=$CONNECT_PLUGINS
+plugin.discovery=hybrid_warn
 EOF
 }
 
@@ -379,8 +398,11 @@ connect_start() {
     (($(now_ms) < deadline)) || die "Kafka at $first did not answer within 60s"
     sleep 0.5
   done
+  # The heap and GC that Apache's connect-distributed.sh gives a worker (it is the bench's reference
+  # sink: a smaller heap with the serial GC halved its rate); CONNECT_HEAP_OPTS overrides the heap.
   # shellcheck disable=SC2086
-  spawn connect "$(kafka_java)" ${CONNECT_HEAP_OPTS:--Xms64m -Xmx384m} -XX:+UseSerialGC \
+  spawn connect "$(kafka_java)" ${CONNECT_HEAP_OPTS:--Xms256m -Xmx2g} \
+    -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent \
     -Djava.awt.headless=true -Dlog4j.configuration="file:$HERE/connect-log4j.properties" \
     -cp "$CONNECT_HOME/*" org.apache.kafka.connect.cli.ConnectDistributed "$CONNECT_DIR/worker.properties"
 }
@@ -608,7 +630,8 @@ check_prerequisites() {
       apicurio) need_java21=1 ;;
       connect)
         need_java=1
-        [[ -d $CONNECT_HOME ]] || need_mvn=1
+        [[ -d $CONNECT_HOME && -d $CONNECT_PLUGINS/debezium-connector-jdbc &&
+          -d $CONNECT_PLUGINS/apicurio-registry-utils-converter ]] || need_mvn=1
         ;;
     esac
   done
