@@ -3,7 +3,8 @@ import path from 'node:path';
 
 /**
  * CPU time of the local stack's services, read from Linux's /proc: where a benchmark's CPU goes
- * besides its own process (PostgreSQL's backends, the Kafka broker). Elsewhere it reads nothing.
+ * besides its own process (PostgreSQL's backends, the Kafka broker, the Kafka Connect worker).
+ * Elsewhere it reads nothing.
  */
 
 /** /proc reports times in clock ticks of USER_HZ, which is 100 on Linux whatever the kernel's HZ. */
@@ -44,7 +45,7 @@ export const processTreeCpuSeconds = (pid: string): number | undefined => {
   return ticks / TICKS_PER_SECOND;
 };
 
-export type StackService = 'postgres' | 'kafka';
+export type StackService = 'postgres' | 'kafka' | 'connect';
 
 /** CPU seconds used so far by a service that `npm run stack:up` started (from its pid file). */
 export const serviceCpuSeconds = (service: StackService, dir = stackDir): number | undefined => {

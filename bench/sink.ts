@@ -1,5 +1,5 @@
 // `npx tsx bench/sink.ts [--n 1000000] [--partitions 3] [--batch 10000] [--rate 10000] [--latency-seconds 20]
-//   [--repeat 1] [--only consume,copy,pgkafka,pgupsert,noop,none,kafka,upsert,latency]`
+//   [--repeat 1] [--only consume,copy,pgkafka,pgupsert,connect,connectupsert,noop,none,kafka,upsert,latency]`
 // (or `npm run bench -- sink ...`). Produces N Avro readings, then measures in one run:
 //   - the ceilings: kafkajs consume + Avro decode rate, and PostgreSQL COPY rate of the same rows;
 //     beside them PostgreSQL alone doing the database work of pk.mode kafka (COPY into the
@@ -11,7 +11,10 @@
 //     last records of each partition make a smaller batch that waits out the batching window (500 ms,
 //     Lambda's default) before it is invoked, a fixed wait that is not throughput (the rate with it
 //     is printed beside, as withTailPerSecond);
-//   - produce→row latency p50/p99 at a fixed offered rate (insert mode).
+//   - produce→row latency p50/p99 at a fixed offered rate (insert mode);
+//   - the reference the issue's targets are set against, in the same run: the stack's Kafka Connect
+//     3.9 worker with Debezium's JDBC sink over the same topic, in insert and upsert mode
+//     (bench/connect-reference.ts; not measured, and said so, when the worker lacks the plugin).
 // For context it also measures the local trigger delivering to a no-op handler (what the trigger
 // itself costs on this machine). With --repeat N every throughput measure (ceilings included) runs N
 // times and the median is kept: runs on this machine kind vary by ±20 %. The consume ceiling and the
@@ -50,6 +53,7 @@ import { createPgChunkWriter, createPgTableStore } from '../lib/sinks/postgres/p
 import { CHUNK_KIND, planWriteStatements } from '../lib/sinks/postgres/statements';
 import { defaultTuning } from '../plugins/serverless-offline-kafka/src/config';
 import { createTrigger } from '../plugins/serverless-offline-kafka/src/engine';
+import { type ConnectMode, measureConnectSink } from './connect-reference';
 import { type StackService, startServiceCpu } from './service-cpu';
 
 // One log line per batch would dominate the measurement.
@@ -211,6 +215,73 @@ const partitionOfKey = (key: Buffer): number => {
   return hash % partitions;
 };
 
+/** The sink's connector config for a mode, and the table columns it makes of the readings. */
+const columnsOf = (mode: PostgresMode) => {
+  const connector = parseSinkConnectorConfig({
+    name: 'bench',
+    'connector.class': 'io.confluent.connect.jdbc.JdbcSinkConnector',
+    topics: topic,
+    ...MODE_SETTINGS[mode],
+  });
+  const fields = extractFieldsMetadata(
+    topic,
+    connector,
+    mode === 'upsert' ? toConnectSchema(BIOMETRICS_KEY_SCHEMA) : undefined,
+    toConnectSchema(BIOMETRICS_VALUE_SCHEMA),
+  ).allFields;
+  return { connector, fields };
+};
+
+/** Creates the table of a mode with the sink's own DDL (what the JDBC sink's auto.create makes). */
+const createTableOf = async (table: string, mode: PostgresMode) => {
+  tables.push(table);
+  const pool = createSinkPool(config.DATABASE_URL, 1);
+  try {
+    await createPgTableStore(pool, {
+      autoCreate: true,
+      autoEvolve: false,
+      quoteIdentifiers: true,
+    }).ensureTable({ schema: undefined, name: table }, columnsOf(mode).fields);
+  } finally {
+    await pool.end();
+  }
+};
+
+/**
+ * The reference: Kafka Connect with Debezium's JDBC sink (bench/connect-reference.ts) over the same
+ * topic, into a table made beforehand by the same DDL as ours (its two tasks would race to create it).
+ */
+const measureConnect = async (mode: ConnectMode, round: number) => {
+  const table = `${topic}_connect_${mode}${round}`;
+  await createTableOf(table, mode === 'insert' ? 'none' : 'upsert');
+  const admin = kafka.admin();
+  await admin.connect();
+  const services = startServiceCpu(['postgres', 'kafka', 'connect']);
+  try {
+    const run = await measureConnectSink({
+      connectUrl: process.env.KAFKA_CONNECT_URL ?? 'http://127.0.0.1:8083',
+      admin,
+      name: `bench-${runId}-${mode}${round}`,
+      topic,
+      table,
+      mode,
+      n: N,
+      databaseUrl: config.DATABASE_URL,
+      schemaRegistryUrl: config.SCHEMA_REGISTRY_URL,
+    });
+    const used = services();
+    const perRecord = (cpuSeconds: number) => (cpuSeconds * 1e6) / N;
+    return {
+      ...run,
+      connectCpuMicrosPerRecord: perRecord(used.connect),
+      postgresCpuMicrosPerRecord: perRecord(used.postgres),
+      brokerCpuMicrosPerRecord: perRecord(used.kafka),
+    };
+  } finally {
+    await admin.disconnect();
+  }
+};
+
 /**
  * Ceiling 2: PostgreSQL alone writing the same rows as the sink in `mode`, into a table the sink's
  * own DDL creates, through the sink's own writer and statements: one connection per partition,
@@ -224,18 +295,7 @@ const measurePostgres = async (
   round: number,
   mode: PostgresMode,
 ) => {
-  const connector = parseSinkConnectorConfig({
-    name: 'bench',
-    'connector.class': 'io.confluent.connect.jdbc.JdbcSinkConnector',
-    topics: topic,
-    ...MODE_SETTINGS[mode],
-  });
-  const fields = extractFieldsMetadata(
-    topic,
-    connector,
-    mode === 'upsert' ? toConnectSchema(BIOMETRICS_KEY_SCHEMA) : undefined,
-    toConnectSchema(BIOMETRICS_VALUE_SCHEMA),
-  ).allFields;
+  const { connector, fields } = columnsOf(mode);
   const text = (cell: unknown, timestamp: boolean): string =>
     cell === null || cell === undefined
       ? '\\N'
@@ -286,14 +346,9 @@ const measurePostgres = async (
   for (let partition = 0; partition < partitions; partition += 1) close(partition);
 
   const table = `${topic}_pg_${mode}${round}`;
-  tables.push(table);
+  await createTableOf(table, mode);
   const ref = { schema: undefined, name: table };
   const pool = createSinkPool(config.DATABASE_URL, partitions);
-  await createPgTableStore(pool, {
-    autoCreate: true,
-    autoEvolve: false,
-    quoteIdentifiers: true,
-  }).ensureTable(ref, fields);
   const statements = planWriteStatements({
     table: ref,
     columns: fields,
@@ -551,6 +606,7 @@ const main = async () => {
     nodeCpuMicrosPerRecord: Number.NaN,
     postgresCpuMicrosPerRecord: Number.NaN,
     brokerCpuMicrosPerRecord: Number.NaN,
+    connectCpuMicrosPerRecord: Number.NaN,
   };
   /** A throughput measure run `repeat` times; its figure is the run with the median rate. */
   const series = <T extends { rows: number; seconds: number }>(
@@ -565,6 +621,11 @@ const main = async () => {
         if (!wanted(name)) return;
         await settleDatabase();
         const result = await measure(round);
+        const skippedBecause = (result as { skipped?: string }).skipped;
+        if (skippedBecause !== undefined) {
+          console.log(`${label}: not measured (${skippedBecause})`);
+          return;
+        }
         const cpu = (result as { nodeCpuMicrosPerRecord?: number }).nodeCpuMicrosPerRecord;
         console.log(
           `${label}: ${rate(result)} rows/s${cpu === undefined ? '' : ` (node CPU ${cpu.toFixed(2)} µs/record)`}`,
@@ -599,6 +660,16 @@ const main = async () => {
   const pgUpsertSeries = series('pgupsert', 'ceiling: PostgreSQL alone, upsert record_key', (round) =>
     measurePostgres(messages, round, 'upsert'),
   );
+  const connectInsertSeries = series(
+    'connect',
+    'reference: Kafka Connect + Debezium JDBC sink, insert',
+    (round) => measureConnect('insert', round),
+  );
+  const connectUpsertSeries = series(
+    'connectupsert',
+    'reference: Kafka Connect + Debezium JDBC sink, upsert',
+    (round) => measureConnect('upsert', round),
+  );
   const noopSeries = series('noop', 'local trigger → no-op handler', () =>
     runTrigger({ noop: topic }, {}, N),
   );
@@ -623,6 +694,9 @@ const main = async () => {
   for (const measure of [copySeries, pgKafkaSeries, pgUpsertSeries])
     for (let round = 0; round < repeat; round += 1) await measure.run(round);
   messages.length = 0;
+  // The reference sink reads the topic itself.
+  for (const measure of [connectInsertSeries, connectUpsertSeries])
+    for (let round = 0; round < repeat; round += 1) await measure.run(round);
   // Then round after round the consume ceiling and the trigger runs, so that a sink run and the
   // ceiling it is compared with are measured a minute apart, not several: the machine's speed drifts.
   for (let round = 0; round < repeat; round += 1)
@@ -633,6 +707,8 @@ const main = async () => {
   const copy = copySeries.median();
   const pgKafka = pgKafkaSeries.median();
   const pgUpsert = pgUpsertSeries.median();
+  const connectInsert = connectInsertSeries.median();
+  const connectUpsert = connectUpsertSeries.median();
   const noop = noopSeries.median();
   const plain = plainSeries.median();
   const insert = insertSeries.median();
@@ -758,6 +834,18 @@ const main = async () => {
       seconds: pgUpsert.seconds,
       postgresCpuMicrosPerRecord: round2(pgUpsert.postgresCpuMicrosPerRecord),
     },
+    ...[
+      ['insert (pk none, 2 tasks, batch 10,000)', connectInsert] as const,
+      ['upsert (record_key, 2 tasks, batch 10,000)', connectUpsert] as const,
+    ].map(([what, run]) => ({
+      measure: `reference: Kafka Connect 3.9 + Debezium JDBC sink, ${what}`,
+      rowsPerSecond: rate(run),
+      runs: run.rates,
+      seconds: run.seconds,
+      connectCpuMicrosPerRecord: round2(run.connectCpuMicrosPerRecord),
+      postgresCpuMicrosPerRecord: round2(run.postgresCpuMicrosPerRecord),
+      brokerCpuMicrosPerRecord: round2(run.brokerCpuMicrosPerRecord),
+    })),
     {
       measure: 'context: local trigger → no-op handler',
       rowsPerSecond: rate(noop),
@@ -794,6 +882,7 @@ const main = async () => {
       'measure',
       'rowsPerSecond',
       'nodeCpuMicrosPerRecord',
+      'connectCpuMicrosPerRecord',
       'postgresCpuMicrosPerRecord',
       'brokerCpuMicrosPerRecord',
       'cpuMicrosPerRecord',
@@ -829,6 +918,11 @@ const main = async () => {
       upsertPkRecordKey: shareOf.upsert.own.share >= 0.5,
     },
     p99Under1sAt10k: latency.p99 < 1000 && latency.offered >= 10_000,
+    // The same two comparisons against the reference connector measured in this run (like for
+    // like: its insert has no primary key, as our pk.mode none); null when it was not measured.
+    insertAtLeastConnectMeasured: connectInsert.rows > 0 ? rate(plain) >= rate(connectInsert) : null,
+    upsertAtLeast1_5xConnectMeasured:
+      connectUpsert.rows > 0 ? rate(upsert) >= 1.5 * rate(connectUpsert) : null,
   };
   console.log('targets:', targets);
   mkdirSync(path.join(__dirname, 'results'), { recursive: true });
