@@ -2,10 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Command } from 'commander';
 import { Kafka, logLevel } from 'kafkajs';
-import { buildProgram, type Io } from '../../../cli/main';
 import { loadConfig } from '../../../lib/config';
+import { runCli } from '../../support/cli';
 import { pollUntil } from '../../support/poll';
 
 // `medstream connectors apply|status` against the stack's real Kafka Connect worker (Apache Kafka's
@@ -17,29 +16,9 @@ const config = loadConfig();
 const dir = mkdtempSync(path.join(tmpdir(), 'medstream-connectors-'));
 const created: string[] = [];
 
-/** Runs the CLI as a user would (real HTTP), returning its lines and the exit code it set. */
-const cli = async (...args: string[]) => {
-  const lines: string[] = [];
-  const io: Io = {
-    out: (line) => lines.push(line),
-    err: (line) => lines.push(line),
-    interactive: false,
-    fetch: (url, init) => fetch(url, init),
-  };
-  const program = buildProgram(io);
-  const overrideExit = (command: Command): void => {
-    command.exitOverride();
-    for (const sub of command.commands) overrideExit(sub);
-  };
-  overrideExit(program);
-  process.exitCode = undefined;
-  try {
-    await program.parseAsync(['node', 'medstream', '--config', path.join(dir, 'none.json'), ...args]);
-    return { lines, exitCode: process.exitCode ?? 0 };
-  } finally {
-    process.exitCode = undefined;
-  }
-};
+/** The CLI with real HTTP, and a settings file that does not exist (defaults and environment). */
+const cli = (...args: string[]) =>
+  runCli(['--config', path.join(dir, 'none.json'), ...args], (url, init) => fetch(url, init));
 
 /** A connector file of a FileStream sink from a fresh topic into a fresh file. */
 const fileSinkConnector = (overrides: Record<string, string> = {}) => {

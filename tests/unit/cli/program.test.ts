@@ -1,31 +1,13 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Command } from 'commander';
-import { buildProgram, type Io } from '../../../cli/main';
+import type { Io } from '../../../cli/main';
+import { runCli } from '../../support/cli';
 
 const run = async (
   args: string[],
   fetch: Io['fetch'] = async () => Promise.reject(new Error('no network')),
-) => {
-  const out: string[] = [];
-  const io: Io = {
-    out: (line) => out.push(line),
-    err: (line) => out.push(line),
-    interactive: false,
-    fetch,
-  };
-  const program = buildProgram(io);
-  const overrideExit = (command: Command): void => {
-    command.exitOverride();
-    for (const sub of command.commands) overrideExit(sub);
-  };
-  overrideExit(program);
-  await program.parseAsync(['node', 'medstream', ...args]).catch((error: { code?: string }) => {
-    if (error.code !== 'commander.helpDisplayed' && error.code !== 'commander.help') throw error;
-  });
-  return out.join('\n');
-};
+) => (await runCli(args, fetch)).lines.join('\n');
 
 describe('medstream CLI', () => {
   it.each([
@@ -83,18 +65,15 @@ describe('medstream CLI', () => {
     ['PAUSED', [{ id: 0, state: 'PAUSED' }], 1],
   ])('connectors status: %s with tasks %j exits %d', async (state, tasks, exitCode) => {
     const body = { name: 'biometrics-postgres-connect', connector: { state }, tasks };
-    process.exitCode = undefined;
-    try {
-      const output = await run(['connectors', 'status', '--url', 'http://connect:8083'], async () => ({
-        ok: true,
-        status: 200,
-        json: async () => body,
-        text: async () => JSON.stringify(body),
-      }));
-      expect(output).toMatch(new RegExp(`^biometrics-postgres-connect: ${state}; tasks `));
-      expect(process.exitCode ?? 0).toBe(exitCode);
-    } finally {
-      process.exitCode = undefined;
-    }
+    const result = await runCli(['connectors', 'status', '--url', 'http://connect:8083'], async () => ({
+      ok: true,
+      status: 200,
+      json: async () => body,
+      text: async () => JSON.stringify(body),
+    }));
+    expect(result.lines).toEqual([
+      expect.stringMatching(new RegExp(`^biometrics-postgres-connect: ${state}; tasks `)),
+    ]);
+    expect(result.exitCode).toBe(exitCode);
   });
 });
