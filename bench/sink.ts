@@ -28,6 +28,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
+import { connectUrlOf } from '../cli/settings';
 import { createAvroRegistry } from '../lib/avro/registry';
 import {
   BIOMETRICS_KEY_SCHEMA,
@@ -259,7 +260,7 @@ const measureConnect = async (mode: ConnectMode, round: number) => {
   const services = startServiceCpu(['postgres', 'kafka', 'connect']);
   try {
     const run = await measureConnectSink({
-      connectUrl: process.env.KAFKA_CONNECT_URL ?? 'http://127.0.0.1:8083',
+      connectUrl: connectUrlOf(process.env),
       admin,
       name: `bench-${runId}-${mode}${round}`,
       topic,

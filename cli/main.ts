@@ -13,6 +13,7 @@ import { parseSinkConnectorConfig } from '../lib/sinks/postgres/config';
 import { createConnectClient, type Fetch, readConnectorFiles } from './connect-client';
 import { testConnector, testProducer } from './probes';
 import {
+  connectUrlOf,
   DEFAULT_SETTINGS_FILE,
   readSettings,
   redactUrl,
@@ -64,9 +65,8 @@ export const buildProgram = (io: Io = defaultIo): Command => {
 
   const settingsOf = () => readSettings(program.opts<{ config: string }>().config);
   const configOf = () => toConfig(settingsOf(), process.env);
-  // Like the other settings, the environment (KAFKA_CONNECT_URL) wins over the file.
   const connectClientOf = (url: string | undefined) =>
-    createConnectClient(url ?? process.env.KAFKA_CONNECT_URL ?? settingsOf().connectUrl, io.fetch);
+    createConnectClient(url ?? connectUrlOf(process.env, settingsOf()), io.fetch);
 
   program
     .command('configure')

@@ -31,6 +31,12 @@ export const DEFAULT_SETTINGS: Settings = {
   seed: 42,
 };
 
+/** The Kafka Connect REST URL: KAFKA_CONNECT_URL wins over the settings, like the other variables. */
+export const connectUrlOf = (
+  env: Record<string, string | undefined>,
+  settings: Settings = DEFAULT_SETTINGS,
+) => (env.KAFKA_CONNECT_URL ?? settings.connectUrl).replace(/\/$/, '');
+
 /** Reads the settings file (defaults for what it lacks); a malformed file fails with the reason. */
 export const readSettings = (file: string): Settings => {
   if (!existsSync(file)) return DEFAULT_SETTINGS;

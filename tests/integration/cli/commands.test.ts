@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { connectorConfigOf } from '../../../bench/connect-reference';
+import { connectUrlOf } from '../../../cli/settings';
 import { createAvroRegistry } from '../../../lib/avro/registry';
 import { loadConfig } from '../../../lib/config';
 import { TOPIC_PLACEHOLDER } from '../../../lib/sinks/postgres/config';
@@ -15,7 +16,7 @@ import { pollUntil } from '../../support/poll';
 // their exit codes, and what they leave behind (nothing, unless --keep).
 
 const config = loadConfig();
-const connectUrl = (process.env.KAFKA_CONNECT_URL ?? 'http://127.0.0.1:8083').replace(/\/$/, '');
+const connectUrl = connectUrlOf(process.env);
 const dir = mkdtempSync(path.join(tmpdir(), 'medstream-commands-'));
 const kafka = new Kafka({ brokers: config.KAFKA_BROKERS, logLevel: logLevel.NOTHING });
 const admin = kafka.admin();

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { connectUrlOf } from '../../../cli/settings';
 import { loadConfig } from '../../../lib/config';
 import { runCli } from '../../support/cli';
 import { pollUntil } from '../../support/poll';
@@ -11,7 +12,7 @@ import { pollUntil } from '../../support/poll';
 // own connect-runtime, scripts/stack.sh). It runs the FileStream connectors Kafka ships: the JDBC
 // sink is not on Maven Central, so these tests apply connectors the worker can really run.
 
-const connectUrl = (process.env.KAFKA_CONNECT_URL ?? 'http://127.0.0.1:8083').replace(/\/$/, '');
+const connectUrl = connectUrlOf(process.env);
 const config = loadConfig();
 const dir = mkdtempSync(path.join(tmpdir(), 'medstream-connectors-'));
 const created: string[] = [];

@@ -1,4 +1,5 @@
 import { connectorConfigOf } from '../../../bench/connect-reference';
+import { connectUrlOf } from '../../../cli/settings';
 import {
   BIOMETRICS_KEY_SCHEMA,
   BIOMETRICS_VALUE_SCHEMA,
@@ -25,7 +26,7 @@ import {
 // and our sink, given the same simulated readings, make the same table and rows. Against Debezium's
 // JDBC sink, not Confluent's: that one is not on Maven Central.
 
-const connectUrl = (process.env.KAFKA_CONNECT_URL ?? 'http://127.0.0.1:8083').replace(/\/$/, '');
+const connectUrl = connectUrlOf(process.env);
 
 afterAll(cleanUp);
 

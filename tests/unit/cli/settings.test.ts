@@ -1,7 +1,14 @@
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DEFAULT_SETTINGS, readSettings, redactUrl, toConfig, writeSettings } from '../../../cli/settings';
+import {
+  connectUrlOf,
+  DEFAULT_SETTINGS,
+  readSettings,
+  redactUrl,
+  toConfig,
+  writeSettings,
+} from '../../../cli/settings';
 
 const tempFile = () => path.join(mkdtempSync(path.join(tmpdir(), 'medstream-settings-')), '.medstream.json');
 
@@ -30,6 +37,13 @@ describe('CLI settings', () => {
       'postgres://medstream:****@db:5432/sink',
     );
     expect(redactUrl('postgres://db:5432/sink')).toBe('postgres://db:5432/sink');
+  });
+
+  it('takes the Kafka Connect URL from KAFKA_CONNECT_URL, else the settings, without a trailing slash', () => {
+    const settings = { ...DEFAULT_SETTINGS, connectUrl: 'http://connect.example:8083/' };
+    expect(connectUrlOf({}, settings)).toBe('http://connect.example:8083');
+    expect(connectUrlOf({ KAFKA_CONNECT_URL: 'http://other:18083' }, settings)).toBe('http://other:18083');
+    expect(connectUrlOf({})).toBe('http://127.0.0.1:8083');
   });
 
   it('lets environment variables win over the file', () => {
