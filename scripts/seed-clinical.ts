@@ -1,7 +1,8 @@
 /**
  * Creates and fills the MIMIC-III-shaped clinical database from a seed:
- *   npx tsx scripts/seed-clinical.ts --patients 100 [--seed 42] [--chart-interval-hours 4]
- * Idempotent: the tables are dropped and recreated in one transaction.
+ *   npx tsx scripts/seed-clinical.ts --patients 100 [--seed 42] [--chart-interval-hours 4] [--if-empty]
+ * Idempotent: the tables are dropped and recreated in one transaction. With --if-empty a database
+ * that already has the tables is left as it is (what `npm start` runs on the local stack).
  */
 import { Client } from 'pg';
 import { generateClinicalDataset } from '../lib/clinical/generate';
@@ -49,6 +50,15 @@ const main = async (): Promise<void> => {
   const generatedMs = Date.now() - started;
   const client = await connect(loadConfig().CLINICAL_DATABASE_URL);
   try {
+    if (args.includes('--if-empty')) {
+      const { rows } = await client.query<{ found: string | null }>(
+        "SELECT to_regclass('patients') AS found",
+      );
+      if (rows[0]?.found != null) {
+        console.log('clinical database already seeded (npm run seed:clinical seeds it again)');
+        return;
+      }
+    }
     const report = await loadClinicalDataset(client, dataset);
     const total = report.reduce((sum, entry) => sum + entry.rows, 0);
     for (const entry of report) console.log(`${entry.table.padEnd(14)} ${entry.rows}`);

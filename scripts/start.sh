@@ -8,6 +8,11 @@ cd "$(dirname "$0")/.."
 
 bash scripts/ensure-deps.sh
 bash scripts/stack.sh up
+# The local stack's clinical database starts empty: seed it once, so the clinical sources have rows
+# to stream. Never a database CLINICAL_DATABASE_URL points elsewhere.
+if [[ -z ${CLINICAL_DATABASE_URL:-} || $CLINICAL_DATABASE_URL == postgres://medstream:medstream@127.0.0.1:5432/clinical ]]; then
+  npx tsx scripts/seed-clinical.ts --if-empty --patients 100
+fi
 
 mkdir -p .stack/logs
 monitor_pid=""
