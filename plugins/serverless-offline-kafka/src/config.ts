@@ -287,12 +287,17 @@ export const parseEventSource = (input: ParseInput): EventSourceConfig => {
     kind === 'kafka'
       ? properties.SelfManagedKafkaEventSourceConfig
       : properties.AmazonManagedKafkaEventSourceConfig;
+  // Lambda gives each event source mapping a consumer group of its own (its UUID) unless one is
+  // set, and a set one must be unique among all Kafka event sources. Locally the default is stable
+  // across restarts, so committed offsets carry over like the deployed mapping's.
   const consumerGroupId =
     (event.consumerGroupId as string | undefined) ??
     (isDict(managedConfig) && typeof managedConfig.ConsumerGroupId === 'string'
       ? managedConfig.ConsumerGroupId
       : undefined) ??
-    `medstream-${input.service}-${input.stage}-${functionKey}`;
+    (kind === 'kafka'
+      ? `medstream-${input.service}-${input.stage}-${functionKey}-${topic}`
+      : `medstream-${input.service}-${input.stage}-${functionKey}-${mskClusterToken(event.arn)}-${topic}`);
 
   const enabled = optionalBoolean(where, 'enabled', pick('enabled', 'Enabled')) ?? true;
 

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { ConfigError } from '../../../lib/errors';
 import type { KafkaEvent } from '../../../lib/kafka/event';
 import {
   createOfflineLambdas,
@@ -96,7 +97,26 @@ export const collectEventSources = (
       }
     }
   }
+  refuseSharedGroups(sources);
   return sources;
+};
+
+/**
+ * Two mappings in one consumer group take each other's partitions (the group's assignment spreads
+ * every partition of every subscribed topic over its members), so records of one topic would never
+ * be read. AWS refuses it too: a consumer group ID must be unique among all Kafka event sources.
+ */
+const refuseSharedGroups = (sources: readonly EventSourceConfig[]): void => {
+  const byGroup = new Map<string, EventSourceConfig>();
+  for (const source of sources) {
+    const other = byGroup.get(source.consumerGroupId);
+    if (other !== undefined) {
+      throw new ConfigError(
+        `serverless-offline-kafka: function ${other.functionKey} (topic ${other.topic}) and function ${source.functionKey} (topic ${source.topic}) share consumer group "${source.consumerGroupId}": a consumer group ID must be unique among all Kafka event sources; give each event its own consumerGroupId`,
+      );
+    }
+    byGroup.set(source.consumerGroupId, source);
+  }
 };
 
 /** The engine tuning set in custom.serverless-offline-kafka; values of the wrong type are ignored. */

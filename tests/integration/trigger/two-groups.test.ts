@@ -1,4 +1,6 @@
+import { collectEventSources } from '../../../plugins/serverless-offline-kafka/src/plugin';
 import {
+  brokers,
   createTopic,
   disconnectClients,
   produce,
@@ -40,6 +42,44 @@ describe('consumer groups', () => {
       (valuesIn(deliveries) as { n: number }[]).map((value) => value.n).sort((a, b) => a - b);
     expect(ns(sinkA.deliveries)).toEqual(Array.from({ length: 30 }, (_unused, n) => n));
     expect(ns(sinkB.deliveries)).toEqual(Array.from({ length: 30 }, (_unused, n) => n));
+  });
+
+  it('gives each event source mapping of a function its own consumer group, as Lambda does', async () => {
+    // Two kafka events of one function, without consumerGroupId: members of one group subscribed to
+    // different topics would be handed each other's partitions (kafkajs assigns every partition of
+    // the group's topics to its members round robin), and those partitions would never be read.
+    const [first, second] = [uniqueName('esm-a'), uniqueName('esm-b')];
+    await createTopic(first, 2);
+    await createTopic(second, 2);
+    await produce(first, values(20));
+    await produce(second, values(20, 100));
+    const functions: Record<string, Record<string, unknown>> = {
+      transform: { events: [{ kafka: { topic: first } }, { kafka: { topic: second } }] },
+    };
+    const sources = collectEventSources(
+      {
+        service: {
+          service: uniqueName('service'),
+          provider: { stage: 'local' },
+          getAllFunctions: () => Object.keys(functions),
+          getFunction: (key) => functions[key] ?? {},
+        },
+      },
+      {},
+      { KAFKA_BROKERS: brokers.join(',') },
+    );
+    const handler = recordingHandler();
+    for (const source of sources)
+      await startTrigger({ ...source, maximumBatchingWindowMs: 100 }, handler.invoke);
+
+    await waitFor('40 records', () => valuesIn(handler.deliveries).length >= 40);
+    const ns = (valuesIn(handler.deliveries) as { n: number }[])
+      .map((value) => value.n)
+      .sort((a, b) => a - b);
+    expect(ns).toEqual([
+      ...Array.from({ length: 20 }, (_unused, n) => n),
+      ...Array.from({ length: 20 }, (_unused, n) => 100 + n),
+    ]);
   });
 
   it('keeps each partition in order and never has two batches of one partition in flight', async () => {

@@ -32,7 +32,7 @@ describe('event source configuration', () => {
     expect(mskLogicalId('sink', { Ref: 'Cluster' }, 'topic')).toBe('SinkEventSourceMappingMSKClusterTopic');
   });
 
-  it('applies Lambda defaults and one consumer group per function', () => {
+  it('applies Lambda defaults and one consumer group per event source mapping', () => {
     const config = parseEventSource(input());
     expect(config).toMatchObject({
       topic: 'biometrics_default',
@@ -41,7 +41,7 @@ describe('event source configuration', () => {
       batchSize: 100,
       maximumBatchingWindowMs: 500,
       startingPosition: 'TRIM_HORIZON',
-      consumerGroupId: 'medstream-medstream-local-sink-postgres',
+      consumerGroupId: 'medstream-medstream-local-sink-postgres-biometrics_default',
       enabled: true,
       maximumRetryAttempts: -1,
       maximumRecordAgeMs: null,
@@ -148,6 +148,13 @@ describe('event source configuration', () => {
       consumerGroupId: 'msk-group',
       maximumRetryAttempts: 0,
     });
+  });
+
+  it('names the default group of an msk event after its cluster too', () => {
+    const arn = 'arn:aws:kafka:eu-west-1:123456789012:cluster/medstream/abc';
+    expect(parseEventSource(input({ kind: 'msk', event: { arn, topic: 'alerts' } })).consumerGroupId).toBe(
+      'medstream-medstream-local-sink-postgres-medstream-alerts',
+    );
   });
 
   it('caps infinite retries at 10 when an on-failure destination is set, as AWS does', () => {

@@ -41,9 +41,32 @@ describe('serverless plugin', () => {
     ]);
     expect(sources[0]).toMatchObject({
       maximumRetryAttempts: 2,
-      consumerGroupId: 'medstream-medstream-local-sink',
+      consumerGroupId: 'medstream-medstream-local-sink-biometrics',
       timeoutMs: 10_000,
     });
+    // One consumer group per mapping, as Lambda gives each its own.
+    expect(sources[1]?.consumerGroupId).toBe('medstream-medstream-local-sink-medstream-alerts');
+  });
+
+  it('refuses two mappings in one consumer group, as AWS does', () => {
+    const shared = {
+      transform: {
+        events: [
+          { kafka: { topic: 'raw.a', consumerGroupId: 'transform' } },
+          { kafka: { topic: 'raw.b', consumerGroupId: 'transform' } },
+        ],
+      },
+    };
+    expect(() => collectEventSources(serverless(shared), {}, {})).toThrow(
+      'function transform (topic raw.a) and function transform (topic raw.b) share consumer group "transform": a consumer group ID must be unique among all Kafka event sources',
+    );
+    // Without consumerGroupId each gets its own.
+    const defaults = {
+      transform: { events: [{ kafka: { topic: 'raw.a' } }, { kafka: { topic: 'raw.b' } }] },
+    };
+    expect(collectEventSources(serverless(defaults), {}, {}).map((source) => source.consumerGroupId)).toEqual(
+      ['medstream-medstream-dev-transform-raw.a', 'medstream-medstream-dev-transform-raw.b'],
+    );
   });
 
   it('uses KAFKA_BROKERS before custom brokers before the declared servers', () => {
