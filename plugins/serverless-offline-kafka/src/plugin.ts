@@ -144,6 +144,20 @@ export const summarize = (stats: TriggerStats[]): string =>
     )
     .join(' | ');
 
+/**
+ * The summary line to print for the mappings' stats, or undefined when it says what the last one
+ * said: an idle service prints nothing, and a line means something moved.
+ */
+export const summaryLines = (): ((stats: TriggerStats[]) => string | undefined) => {
+  let last: string | undefined;
+  return (stats) => {
+    const line = `kafka trigger: ${summarize(stats)}`;
+    if (line === last) return undefined;
+    last = line;
+    return line;
+  };
+};
+
 const toLog = (log: ServerlessLog): Log => {
   const format = (message: string, extra?: Record<string, unknown>): string =>
     extra
@@ -256,9 +270,11 @@ export const createPlugin = (loadLambda: () => Promise<LambdaRunnerClass>) =>
         custom.statusFile === false
           ? undefined
           : resolve(servicePath, custom.statusFile ?? '.stack/trigger-status.json');
+      const nextLine = summaryLines();
       const report = (): void => {
         const stats = this.#triggers.map((trigger) => trigger.stats());
-        this.#log.notice(`kafka trigger: ${summarize(stats)}`);
+        const line = nextLine(stats);
+        if (line !== undefined) this.#log.notice(line);
         if (statusFile) {
           try {
             mkdirSync(dirname(statusFile), { recursive: true });

@@ -1,8 +1,10 @@
+import type { TriggerStats } from '../../../../plugins/serverless-offline-kafka/src/engine';
 import {
   collectEventSources,
   createPlugin,
   type ServerlessLike,
   summarize,
+  summaryLines,
   tuningOf,
 } from '../../../../plugins/serverless-offline-kafka/src/plugin';
 
@@ -135,26 +137,32 @@ describe('serverless plugin', () => {
     expect(tuningOf({ fetchAhead: 'no' as unknown as boolean })).toEqual({});
   });
 
+  const sinkStats: TriggerStats = {
+    functionKey: 'sink',
+    topic: 'biometrics',
+    groupId: 'g',
+    state: 'running',
+    delivered: 10,
+    invocations: 2,
+    failedInvocations: 1,
+    filtered: 3,
+    sentToDestination: 0,
+    discarded: 0,
+    lag: 5,
+    fetchingSince: '2026-11-23T10:00:00.000Z',
+    fetched: 12,
+  };
+
+  it('prints the summary line only when it changed', () => {
+    const next = summaryLines();
+    expect(next([sinkStats])).toBe(`kafka trigger: ${summarize([sinkStats])}`);
+    expect(next([{ ...sinkStats }])).toBeUndefined();
+    expect(next([{ ...sinkStats, lag: 0 }])).toContain('lag=0');
+    expect(next([{ ...sinkStats, lag: 0 }])).toBeUndefined();
+  });
+
   it('summarizes delivery counters and lag on one line', () => {
-    expect(
-      summarize([
-        {
-          functionKey: 'sink',
-          topic: 'biometrics',
-          groupId: 'g',
-          state: 'running',
-          delivered: 10,
-          invocations: 2,
-          failedInvocations: 1,
-          filtered: 3,
-          sentToDestination: 0,
-          discarded: 0,
-          lag: 5,
-          fetchingSince: '2026-11-23T10:00:00.000Z',
-          fetched: 12,
-        },
-      ]),
-    ).toBe(
+    expect(summarize([sinkStats])).toBe(
       'sink<-biometrics [running] delivered=10 invocations=2 failed=1 filtered=3 on-failure=0 dropped=0 lag=5',
     );
   });
