@@ -1,4 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Client } from 'pg';
 import { loadConfig } from '../../lib/config';
@@ -7,13 +8,19 @@ import { pollUntil as poll } from '../support/poll';
 // The walking skeleton on real services: `serverless offline start` runs the functions and the
 // project's Kafka trigger; simulate publishes Avro biometrics to biometrics_default through the
 // registry; the trigger delivers the exact ESM event to sink-postgres, whose rows must appear.
+// The clinical half too: rows extracted over HTTP from a MIMIC-shaped database (one of its own,
+// seeded here) go through transform and load-fhir, each fed by its events of serverless.yml.
 // A stage of its own keeps its consumer groups and ports apart from a developer's `npm start`.
 const root = path.resolve(__dirname, '../..');
 const stage = 'skeleton';
+const httpPort = 3100;
 const lambdaPort = 3102;
 const table = 'biometrics_default';
 
 const config = loadConfig();
+const clinicalName = `clinical_skeleton_${randomUUID().replaceAll('-', '').slice(0, 10)}`;
+const clinicalUrl = new URL(config.CLINICAL_DATABASE_URL);
+clinicalUrl.pathname = `/${clinicalName}`;
 let offline: ChildProcess | undefined;
 let output = '';
 const db = new Client({ connectionString: config.DATABASE_URL });
@@ -46,12 +53,26 @@ const rowCount = async (): Promise<number> => {
 
 beforeAll(async () => {
   await db.connect();
+  execFileSync(process.execPath, ['--import', 'tsx', 'scripts/seed-clinical.ts', '--patients', '3'], {
+    cwd: root,
+    env: { ...process.env, CLINICAL_DATABASE_URL: clinicalUrl.toString() },
+  });
   offline = spawn(
     'npx',
-    ['sls', 'offline', 'start', '--stage', stage, '--httpPort', '3100', '--lambdaPort', String(lambdaPort)],
+    [
+      'sls',
+      'offline',
+      'start',
+      '--stage',
+      stage,
+      '--httpPort',
+      String(httpPort),
+      '--lambdaPort',
+      String(lambdaPort),
+    ],
     {
       cwd: root,
-      env: { ...process.env, SIMULATOR_TICKS: '1' },
+      env: { ...process.env, SIMULATOR_TICKS: '1', CLINICAL_DATABASE_URL: clinicalUrl.toString() },
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -70,14 +91,16 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await db.end();
   const child = offline;
-  if (child?.pid === undefined || child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  process.kill(-child.pid, 'SIGINT');
-  const timer = setTimeout(() => child.pid !== undefined && process.kill(-child.pid, 'SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
+  if (child?.pid !== undefined && child.exitCode === null) {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    process.kill(-child.pid, 'SIGINT');
+    const timer = setTimeout(() => child.pid !== undefined && process.kill(-child.pid, 'SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  }
+  await db.query(`DROP DATABASE IF EXISTS "${clinicalName}" WITH (FORCE)`);
+  await db.end();
 });
 
 it('carries simulated biometrics from simulate through Kafka and the local trigger into PostgreSQL', async () => {
@@ -101,3 +124,35 @@ it('carries simulated biometrics from simulate through Kafka and the local trigg
   const { rows } = await db.query(`SELECT * FROM "${table}" ORDER BY "time" DESC LIMIT 1`);
   expect(rows[0]).toMatchObject({ patient_id: expect.any(String), heart_rate: expect.any(Number) });
 }, 120_000);
+
+type BatchCounts = { extracted: number; transformed: number; loaded: number; failed: number };
+
+it('carries clinical rows from the extract API through transform and load-fhir, every mapping its own trigger', async () => {
+  // Two mappings whose topics are the first and the last of transform's events: each event source
+  // mapping must read its own topic (one consumer group each, as Lambda gives them).
+  const batches: { id: string; resources: number }[] = [];
+  for (const mapping of ['mimic-condition', 'mimic-patient']) {
+    const response = await fetch(`http://127.0.0.1:${httpPort}/extract/${mapping}`, { method: 'POST' });
+    expect(response.status).toBe(202);
+    const body = (await response.json()) as { batchId: string; resources: number };
+    expect(body.resources).toBeGreaterThan(0);
+    batches.push({ id: body.batchId, resources: body.resources });
+  }
+  for (const batch of batches) {
+    const done = await pollUntil(
+      `batch ${batch.id} completed`,
+      async () => {
+        const response = await fetch(`http://127.0.0.1:${httpPort}/batches/${batch.id}`);
+        const body = (await response.json()) as { state: string; totals: BatchCounts };
+        return body.state === 'completed' ? body.totals : undefined;
+      },
+      90_000,
+    );
+    expect(done).toMatchObject({
+      extracted: batch.resources,
+      transformed: batch.resources,
+      loaded: batch.resources,
+      failed: 0,
+    });
+  }
+}, 200_000);
