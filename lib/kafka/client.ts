@@ -2,6 +2,7 @@ import { type IHeaders, Kafka, logLevel, Partitioners, type Producer } from 'kaf
 import { UnavailableError } from '../errors';
 import { logger } from '../logger';
 import type { KafkaEventRecord } from './event';
+import { isKafkaError } from './logs';
 import type { DeadLetterSink } from './records';
 
 export type KafkaSettings = { brokers: string[]; clientId: string };
@@ -28,7 +29,7 @@ export const createKafka = (settings: KafkaSettings): Kafka =>
       () =>
       ({ level, log }) => {
         const { message, ...extra } = log;
-        if (level <= logLevel.ERROR) logger.error(`kafkajs: ${message}`, { extra });
+        if (isKafkaError(level, message)) logger.error(`kafkajs: ${message}`, { extra });
         else logger.warn(`kafkajs: ${message}`, { extra });
       },
   });

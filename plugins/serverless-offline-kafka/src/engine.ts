@@ -11,6 +11,7 @@ import {
 } from 'kafkajs';
 import { MedstreamError } from '../../../lib/errors';
 import type { KafkaEvent, KafkaEventRecord } from '../../../lib/kafka/event';
+import { isKafkaError } from '../../../lib/kafka/logs';
 import { defaultTuning, type EngineTuning, type EventSourceConfig } from './config';
 import { filterViewOf, type RawRecord, type RecordOrigin, toEventRecord } from './event';
 import { buildFailureMessages } from './failure';
@@ -171,7 +172,7 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
       () =>
       ({ level, log: entry }) => {
         const { message, ...extra } = entry;
-        if (level <= logLevel.ERROR) log.error(`kafkajs: ${message}`, extra);
+        if (isKafkaError(level, message)) log.error(`kafkajs: ${message}`, extra);
         else log.warn(`kafkajs: ${message}`, extra);
       },
   });
