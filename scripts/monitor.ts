@@ -1,12 +1,12 @@
 // The `npm start` heartbeat: every few seconds, events produced to biometrics_* topics, rows sunk
-// into biometrics_* tables and the lag of every consumer group reading those topics.
+// into biometrics_* tables and the lag of every live consumer group reading those topics.
 import { Client } from 'pg';
 import { loadConfig } from '../lib/config';
 import { createKafka } from '../lib/kafka/client';
 
 const INTERVAL_MS = 5000;
 const TOPIC_PATTERN = /^biometrics_/;
-// Only the consumer groups of this stage's functions (medstream-<stage>-<function>): groups left
+// Only the consumer groups of this stage's functions (medstream-<stage>-<function>-<topic>): groups left
 // behind by tests or other stages are not this run's lag.
 const GROUP_PART = `medstream-${process.env.MEDSTREAM_STAGE ?? 'local'}-`;
 
@@ -27,7 +27,14 @@ const kafkaFigures = async (): Promise<{ produced: number; lag: number }> => {
   }
   let lag = 0;
   const { groups } = await admin.listGroups();
-  for (const { groupId } of groups.filter((group) => group.groupId.includes(GROUP_PART))) {
+  const ours = groups.map((group) => group.groupId).filter((groupId) => groupId.includes(GROUP_PART));
+  // Only groups with members: a group nobody reads any more (a mapping since removed or renamed)
+  // keeps its offsets, and its lag would grow forever without being anyone's.
+  const live =
+    ours.length === 0
+      ? []
+      : (await admin.describeGroups(ours)).groups.filter((group) => group.members.length > 0);
+  for (const { groupId } of live) {
     for (const { topic, partitions } of await admin.fetchOffsets({ groupId, topics })) {
       for (const { partition, offset } of partitions) {
         const high = highWater.get(`${topic}-${partition}`) ?? 0;
