@@ -11,7 +11,8 @@ const TOPIC_PATTERN = /^biometrics_/;
 const GROUP_PART = `medstream-${process.env.MEDSTREAM_STAGE ?? 'local'}-`;
 
 const config = loadConfig();
-const admin = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'medstream-monitor' }).admin();
+const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'medstream-monitor' });
+let admin = kafka.admin();
 
 type Figures = { produced: number; sunk: number; lag: number };
 
@@ -85,6 +86,11 @@ const main = async (): Promise<void> => {
       console.log(`medstream: ${produced} events produced · ${sunk} rows sunk · consumer lag ${lag}`);
     } catch (error) {
       console.log(`medstream: status unavailable (${(error as Error).message})`);
+      // A kafkajs admin keeps asking for the metadata of every topic it has read: one deleted since
+      // (`medstream test producer` removes its own) fails each later call. A fresh client forgets it.
+      await admin.disconnect().catch(() => undefined);
+      admin = kafka.admin();
+      await admin.connect().catch(() => undefined);
     }
     await new Promise((resolve) => setTimeout(resolve, INTERVAL_MS));
   }
