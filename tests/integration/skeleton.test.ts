@@ -1,6 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { MongoClient } from 'mongodb';
 import { Client } from 'pg';
 import { loadConfig } from '../../lib/config';
 import { pollUntil as poll } from '../support/poll';
@@ -18,7 +19,10 @@ const lambdaPort = 3102;
 const table = 'biometrics_default';
 
 const config = loadConfig();
-const clinicalName = `clinical_skeleton_${randomUUID().replaceAll('-', '').slice(0, 10)}`;
+const suffix = randomUUID().replaceAll('-', '').slice(0, 10);
+// Its own clinical database and FHIR store database, so a developer's data is left alone.
+const clinicalName = `clinical_skeleton_${suffix}`;
+const fhirDatabase = `medstream_skeleton_${suffix}`;
 const clinicalUrl = new URL(config.CLINICAL_DATABASE_URL);
 clinicalUrl.pathname = `/${clinicalName}`;
 let offline: ChildProcess | undefined;
@@ -72,7 +76,12 @@ beforeAll(async () => {
     ],
     {
       cwd: root,
-      env: { ...process.env, SIMULATOR_TICKS: '1', CLINICAL_DATABASE_URL: clinicalUrl.toString() },
+      env: {
+        ...process.env,
+        SIMULATOR_TICKS: '1',
+        CLINICAL_DATABASE_URL: clinicalUrl.toString(),
+        MONGODB_DATABASE: fhirDatabase,
+      },
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -101,6 +110,9 @@ afterAll(async () => {
   }
   await db.query(`DROP DATABASE IF EXISTS "${clinicalName}" WITH (FORCE)`);
   await db.end();
+  const mongo = await MongoClient.connect(config.MONGODB_URI);
+  await mongo.db(fhirDatabase).dropDatabase();
+  await mongo.close();
 });
 
 it('carries simulated biometrics from simulate through Kafka and the local trigger into PostgreSQL', async () => {
