@@ -50,6 +50,11 @@ export type BatchDocument = {
   sealedAt?: Date;
   completedAt?: Date;
   cancelledAt?: Date;
+  /**
+   * The ledger's counts of the batch when it completed. Final: every record had ended, and a
+   * redelivered one is never counted again, so reads take them instead of counting the ledger.
+   */
+  finalCounts?: LedgerCount[];
 };
 
 /**

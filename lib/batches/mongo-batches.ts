@@ -97,7 +97,20 @@ export const createMongoBatchStore = (db: Db): BatchStore => {
     return indexed;
   };
 
-  const countsOf = async (batchIds: readonly string[]): Promise<LedgerCount[]> => {
+  /** The counts of these batches: stored for completed ones, counted in the ledger for the rest. */
+  const countsOf = async (documents: readonly BatchDocument[]): Promise<LedgerCount[]> => {
+    const final = documents.flatMap((document) =>
+      document.state === BATCH_STATES.completed && document.finalCounts !== undefined
+        ? document.finalCounts
+        : [],
+    );
+    const batchIds = documents
+      .filter((document) => document.state !== BATCH_STATES.completed || document.finalCounts === undefined)
+      .map((document) => document._id);
+    return [...final, ...(await countLedger(batchIds))];
+  };
+
+  const countLedger = async (batchIds: readonly string[]): Promise<LedgerCount[]> => {
     if (batchIds.length === 0) return [];
     const groups = await ledger
       .aggregate<{
@@ -131,11 +144,27 @@ export const createMongoBatchStore = (db: Db): BatchStore => {
   ): Promise<BatchDocument[]> =>
     Promise.all(
       documents.map(async (document) => {
+        const own = () => counts.filter((count) => count.batchId === document._id);
+        if (document.state === BATCH_STATES.completed && document.finalCounts === undefined) {
+          // Completed before the counts were stored with the batch: stored once now.
+          const finalCounts = own();
+          await batches
+            .updateOne({ _id: document._id, state: BATCH_STATES.completed }, { $set: { finalCounts } })
+            .catch(unavailable('store the counts of a batch'));
+          return { ...document, finalCounts };
+        }
         if (!isBatchDue(document, countResources(document, counts))) return document;
         const updated = await batches
           .findOneAndUpdate(
             { _id: document._id, state: BATCH_STATES.running },
-            { $set: { state: BATCH_STATES.completed, completedAt: now, updatedAt: now } },
+            {
+              $set: {
+                state: BATCH_STATES.completed,
+                completedAt: now,
+                updatedAt: now,
+                finalCounts: own(),
+              },
+            },
             { returnDocument: 'after' },
           )
           .catch(unavailable('complete a batch'));
@@ -149,7 +178,7 @@ export const createMongoBatchStore = (db: Db): BatchStore => {
       .find({ _id: { $in: [...batchIds] } })
       .toArray()
       .catch(unavailable('read batches'));
-    const counts = await countsOf(documents.map((document) => document._id));
+    const counts = await countsOf(documents);
     const settled = await settle(documents, counts, now);
     return settled.map((document) => viewBatch(document, counts, now));
   };
@@ -263,7 +292,7 @@ export const createMongoBatchStore = (db: Db): BatchStore => {
         .limit(filter.limit)
         .toArray()
         .catch(unavailable('list batches'));
-      const counts = await countsOf(documents.map((document) => document._id));
+      const counts = await countsOf(documents);
       const settled = await settle(documents, counts, now);
       return settled.map((document) => viewBatch(document, counts, now));
     },

@@ -97,6 +97,16 @@ describe('batches on the real stack', () => {
     // Completion is stored by the load that ended the batch, not only computed by the read.
     const stored = await stage.db.collection(BATCH_COLLECTIONS.batches).findOne({ _id: batchId as never });
     expect(stored?.state).toBe('completed');
+    // With its figures, which are final: reads take them instead of counting the ledger again (an
+    // entry that could not happen, added by hand, shows which one is read).
+    await stage.db.collection(BATCH_COLLECTIONS.ledger).insertOne({
+      _id: `${batchId}|done|not-a-record` as never,
+      batchId,
+      mapping: LAB,
+      stage: 'done',
+      outcome: 'loaded',
+    });
+    expect(countsOf(await pipeline.getBatch(batchId), LAB)).toEqual(countsOf(done, LAB));
 
     // Redelivery (the ESM retries a batch whose offsets were not committed): nothing counts twice.
     const rawEvents = await consumeBatchAsEvents([topics.raw(LAB)], [batchId], labs, 10);
