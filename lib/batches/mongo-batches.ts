@@ -97,17 +97,15 @@ export const createMongoBatchStore = (db: Db): BatchStore => {
     return indexed;
   };
 
+  /** The counts a batch stored when it completed, if it did. */
+  const finalCountsOf = (document: BatchDocument): LedgerCount[] | undefined =>
+    document.state === BATCH_STATES.completed ? document.finalCounts : undefined;
+
   /** The counts of these batches: stored for completed ones, counted in the ledger for the rest. */
   const countsOf = async (documents: readonly BatchDocument[]): Promise<LedgerCount[]> => {
-    const final = documents.flatMap((document) =>
-      document.state === BATCH_STATES.completed && document.finalCounts !== undefined
-        ? document.finalCounts
-        : [],
-    );
-    const batchIds = documents
-      .filter((document) => document.state !== BATCH_STATES.completed || document.finalCounts === undefined)
-      .map((document) => document._id);
-    return [...final, ...(await countLedger(batchIds))];
+    const final = documents.flatMap((document) => finalCountsOf(document) ?? []);
+    const uncounted = documents.filter((document) => finalCountsOf(document) === undefined);
+    return [...final, ...(await countLedger(uncounted.map((document) => document._id)))];
   };
 
   const countLedger = async (batchIds: readonly string[]): Promise<LedgerCount[]> => {

@@ -295,9 +295,7 @@ export const parseEventSource = (input: ParseInput): EventSourceConfig => {
     (isDict(managedConfig) && typeof managedConfig.ConsumerGroupId === 'string'
       ? managedConfig.ConsumerGroupId
       : undefined) ??
-    (kind === 'kafka'
-      ? `medstream-${input.service}-${input.stage}-${functionKey}-${topic}`
-      : `medstream-${input.service}-${input.stage}-${functionKey}-${mskClusterToken(event.arn)}-${topic}`);
+    `medstream-${input.service}-${input.stage}-${functionKey}-${kind === 'msk' ? `${mskClusterToken(event.arn)}-` : ''}${topic}`;
 
   const enabled = optionalBoolean(where, 'enabled', pick('enabled', 'Enabled')) ?? true;
 
