@@ -19,6 +19,8 @@ import {
   redactUrl,
   type Settings,
   toConfig,
+  WARD_PATTERN,
+  WARD_RULE,
   writeSettings,
 } from './settings';
 
@@ -32,6 +34,24 @@ const positiveNumber = (value: string): number => {
   const parsed = Number(value);
   if (!Number.isFinite(parsed) || parsed <= 0) throw new InvalidArgumentError('must be a positive number');
   return parsed;
+};
+
+/** A comma-separated ward list as given, and what is wrong with it (nothing: undefined). */
+const splitWards = (value: string): { wards: string[]; problem?: string } => {
+  const wards = value
+    .split(',')
+    .map((ward) => ward.trim())
+    .filter(Boolean);
+  if (wards.length === 0) return { wards, problem: 'at least one ward is required' };
+  const bad = wards.find((ward) => !WARD_PATTERN.test(ward));
+  return bad === undefined ? { wards } : { wards, problem: `'${bad}': ${WARD_RULE}` };
+};
+
+/** `--wards`: at least one ward, each a valid topic suffix. */
+const wardList = (value: string): string[] => {
+  const { wards, problem } = splitWards(value);
+  if (problem !== undefined) throw new InvalidArgumentError(problem);
+  return wards;
 };
 
 /** Where output goes: injectable so tests capture it. */
@@ -78,14 +98,14 @@ export const buildProgram = (io: Io = defaultIo): Command => {
     .option('--database-url <url>', 'PostgreSQL URL of the sink database (its password is never printed)')
     .option('--connect-url <url>', 'Kafka Connect REST URL (for `connectors apply|status`)')
     .option('--patients <n>', 'simulated patients', positiveInt)
-    .option('--wards <list>', 'wards, comma-separated (topics biometrics_<ward>)')
+    .option('--wards <list>', 'wards, comma-separated (topics biometrics_<ward>)', wardList)
     .option('--seed <n>', 'simulator seed', (value) => Number.parseInt(value, 10))
     .option('-y, --yes', 'do not ask: flags and current values only (for scripts)')
     .action(
       async (
         flags: Partial<
-          Record<'kafkaBrokers' | 'schemaRegistryUrl' | 'databaseUrl' | 'connectUrl' | 'wards', string>
-        > & { patients?: number; seed?: number; yes?: boolean },
+          Record<'kafkaBrokers' | 'schemaRegistryUrl' | 'databaseUrl' | 'connectUrl', string>
+        > & { patients?: number; seed?: number; wards?: string[]; yes?: boolean },
       ) => {
         const file = program.opts<{ config: string }>().config;
         const current = readSettings(file);
@@ -95,14 +115,7 @@ export const buildProgram = (io: Io = defaultIo): Command => {
           ...(flags.databaseUrl === undefined ? {} : { databaseUrl: flags.databaseUrl }),
           ...(flags.connectUrl === undefined ? {} : { connectUrl: flags.connectUrl }),
           ...(flags.patients === undefined ? {} : { patients: flags.patients }),
-          ...(flags.wards === undefined
-            ? {}
-            : {
-                wards: flags.wards
-                  .split(',')
-                  .map((ward) => ward.trim())
-                  .filter(Boolean),
-              }),
+          ...(flags.wards === undefined ? {} : { wards: flags.wards }),
           ...(flags.seed === undefined ? {} : { seed: flags.seed }),
         };
         let settings: Settings = { ...current, ...given };
@@ -143,11 +156,18 @@ export const buildProgram = (io: Io = defaultIo): Command => {
               settings.patients,
             wards:
               given.wards ??
-              (await input({ message: 'Wards (comma-separated)', default: settings.wards.join(',') }))
-                .split(',')
-                .map((ward) => ward.trim())
-                .filter(Boolean),
+              splitWards(
+                await input({
+                  message: 'Wards (comma-separated)',
+                  default: settings.wards.join(','),
+                  validate: (value) => splitWards(value).problem ?? true,
+                }),
+              ).wards,
           };
+        } else if (!flags.yes) {
+          io.err(
+            'stdin is not a terminal, so nothing was asked: writing the flags given over the current values (-y: no note)',
+          );
         }
         writeSettings(file, settings);
         io.out(`wrote ${file}`);
@@ -167,16 +187,12 @@ export const buildProgram = (io: Io = defaultIo): Command => {
       ).argParser(positiveNumber),
     )
     .option('--patients <n>', 'simulated patients (default: from settings)', positiveInt)
-    .option('--wards <list>', 'wards, comma-separated (default: from settings)')
+    .option('--wards <list>', 'wards, comma-separated (default: from settings)', wardList)
     .option('--count <n>', 'stop after this many readings', positiveInt)
-    .action(async (flags: { rate?: number; patients?: number; wards?: string; count?: number }) => {
+    .action(async (flags: { rate?: number; patients?: number; wards?: string[]; count?: number }) => {
       const config = configOf();
       const patients = flags.patients ?? config.SIMULATOR_PATIENTS;
-      const wards =
-        flags.wards
-          ?.split(',')
-          .map((ward) => ward.trim())
-          .filter(Boolean) ?? config.SIMULATOR_WARDS;
+      const wards = flags.wards ?? config.SIMULATOR_WARDS;
       const random = createSeededRandom(config.SIMULATOR_SEED);
       // Topics are created up front (idempotent) rather than auto-created by the first send.
       const admin = createKafka({

@@ -3,6 +3,10 @@ import { z } from 'zod';
 import { type Config, parseConfig } from '../lib/config';
 
 /** What `medstream configure` stores: where the services are. Kept in `.medstream.json` (git-ignored). */
+/** A ward is a topic suffix (biometrics_<ward>). */
+export const WARD_PATTERN = /^[A-Za-z0-9_]+$/;
+export const WARD_RULE = 'wards are topic suffixes: letters, digits, _';
+
 export const SettingsSchema = z
   .object({
     kafkaBrokers: z.string().min(1),
@@ -10,9 +14,7 @@ export const SettingsSchema = z
     databaseUrl: z.string().min(1),
     connectUrl: z.string().url(),
     patients: z.number().int().min(1).max(100_000),
-    wards: z
-      .array(z.string().regex(/^[A-Za-z0-9_]+$/, 'wards are topic suffixes: letters, digits, _'))
-      .min(1),
+    wards: z.array(z.string().regex(WARD_PATTERN, WARD_RULE)).min(1),
     seed: z.number().int(),
   })
   .strict();
@@ -37,21 +39,32 @@ export const connectUrlOf = (
   settings: Settings = DEFAULT_SETTINGS,
 ) => (env.KAFKA_CONNECT_URL ?? settings.connectUrl).replace(/\/$/, '');
 
+/** A schema's verdict on settings, or an error naming the file and each bad field. */
+const validated = <T>(file: string, schema: z.ZodType<T>, data: unknown): T => {
+  const parsed = schema.safeParse(data);
+  if (parsed.success) return parsed.data;
+  throw new Error(
+    `${file}: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || 'file'}: ${issue.message}`).join('; ')}`,
+  );
+};
+
 /** Reads the settings file (defaults for what it lacks); a malformed file fails with the reason. */
 export const readSettings = (file: string): Settings => {
   if (!existsSync(file)) return DEFAULT_SETTINGS;
-  const parsed = SettingsSchema.partial().safeParse(JSON.parse(readFileSync(file, 'utf8')));
-  if (!parsed.success) {
-    throw new Error(
-      `${file}: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || 'file'}: ${issue.message}`).join('; ')}`,
-    );
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`${file}: not valid JSON (${error instanceof Error ? error.message : String(error)})`);
   }
-  return { ...DEFAULT_SETTINGS, ...parsed.data };
+  return { ...DEFAULT_SETTINGS, ...validated(file, SettingsSchema.partial(), data) };
 };
 
-/** Writes the settings readable by the owner only: the database URL holds a password. */
+/** Writes the settings file (owner-only: it holds the database password); refuses invalid settings. */
 export const writeSettings = (file: string, settings: Settings): void => {
-  writeFileSync(file, `${JSON.stringify(SettingsSchema.parse(settings), null, 2)}\n`, { mode: 0o600 });
+  writeFileSync(file, `${JSON.stringify(validated(file, SettingsSchema, settings), null, 2)}\n`, {
+    mode: 0o600,
+  });
   chmodSync(file, 0o600);
 };
 

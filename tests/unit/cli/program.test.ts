@@ -51,6 +51,24 @@ describe('medstream CLI', () => {
   });
 
   it.each([
+    ['configure', '', /at least one ward is required/],
+    ['configure', ' , ', /at least one ward is required/],
+    ['configure', 'icu,bad ward', /'bad ward': wards are topic suffixes/],
+    ['produce', 'a-b', /'a-b': wards are topic suffixes/],
+  ])('%s rejects --wards %j with a message', async (command, wards, message) => {
+    await expect(run([command, '--wards', wards])).rejects.toThrow(message);
+  });
+
+  it('says that it asked nothing when stdin is not a terminal and --yes is not given', async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'medstream-cli-')), 'settings.json');
+    const quiet = await run(['--config', file, 'configure', '--yes', '--patients', '7']);
+    expect(quiet).not.toContain('nothing was asked');
+    const noted = await run(['--config', file, 'configure', '--seed', '9']);
+    expect(noted).toMatch(/^stdin is not a terminal, so nothing was asked/);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ patients: 7, seed: 9 });
+  });
+
+  it.each([
     ['RUNNING', [{ id: 0, state: 'RUNNING' }], 0],
     // Right after it is created a connector has no tasks yet: it moves no record.
     ['RUNNING', [], 1],

@@ -32,6 +32,19 @@ describe('CLI settings', () => {
     expect(() => readSettings(file)).toThrow(/wards\.0: wards are topic suffixes/);
   });
 
+  it('names the file when it is not JSON', () => {
+    const file = tempFile();
+    writeFileSync(file, '{not json');
+    expect(() => readSettings(file)).toThrow(`${file}: not valid JSON (`);
+  });
+
+  it('refuses to write invalid settings, naming the file and the field', () => {
+    const file = tempFile();
+    expect(() => writeSettings(file, { ...DEFAULT_SETTINGS, wards: [] })).toThrow(
+      `${file}: wards: Array must contain at least 1 element(s)`,
+    );
+  });
+
   it('never prints a password', () => {
     expect(redactUrl('postgres://medstream:s3cr3t@db:5432/sink')).toBe(
       'postgres://medstream:****@db:5432/sink',
