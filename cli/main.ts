@@ -233,7 +233,8 @@ export const buildProgram = (io: Io = defaultIo): Command => {
         for (let tick = 0; !stopping && (flags.count === undefined || published < flags.count); tick += 1) {
           const wait = started + tick * intervalMs - Date.now();
           if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-          published += (await simulation.run(Date.now(), 1)).published;
+          const remaining = flags.count === undefined ? undefined : flags.count - published;
+          published += (await simulation.run(Date.now(), 1, remaining)).published;
           const line = `published ${published} readings (${((published * 1000) / Math.max(1, Date.now() - started)).toFixed(0)}/s)`;
           if (process.stderr.isTTY) process.stderr.write(`\r${line}`);
           else if (tick % 10 === 0) io.err(line);

@@ -62,10 +62,13 @@ it('produce publishes simulated Avro readings keyed by patient to biometrics_<wa
   const topic = `biometrics_${ward}`;
   cleanups.push(() => admin.deleteTopics({ topics: [topic] }));
 
-  const run = await cli('produce', '--patients', '3', '--wards', ward, '--rate', '30', '--count', '6');
+  // Not a whole number of ticks: the last tick publishes only what is left of the count.
+  const run = await cli('produce', '--patients', '3', '--wards', ward, '--rate', '30', '--count', '7');
 
   expect(run.exitCode).toBe(0);
-  expect(run.lines.at(-1)).toBe('published 6 readings');
+  expect(run.lines.at(-1)).toBe('published 7 readings');
+  const offsets = await admin.fetchTopicOffsets(topic);
+  expect(offsets.reduce((sum, { high }) => sum + Number(high), 0)).toBe(7);
   const registry = createAvroRegistry(config.SCHEMA_REGISTRY_URL);
   const consumer = kafka.consumer({ groupId: `cli-test-${randomUUID()}` });
   const readings: { key: unknown; value: Record<string, unknown> }[] = [];
@@ -80,12 +83,12 @@ it('produce publishes simulated Avro readings keyed by patient to biometrics_<wa
         });
       },
     });
-    await pollUntil('6 readings', async () => (readings.length >= 6 ? true : undefined));
+    await pollUntil('7 readings', async () => (readings.length >= 7 ? true : undefined));
   } finally {
     await consumer.disconnect();
   }
-  expect(readings).toHaveLength(6);
-  // Two ticks of three patients: each patient twice, keyed by its id, in this ward.
+  expect(readings).toHaveLength(7);
+  // Two ticks of three patients and one reading of a third: keyed by patient id, in this ward.
   const patients = new Set(readings.map(({ value }) => value.patient_id));
   expect(patients.size).toBe(3);
   for (const { key, value } of readings) {

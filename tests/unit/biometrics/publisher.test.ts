@@ -80,6 +80,20 @@ describe('simulate', () => {
     ]);
   });
 
+  it('publishes only the first readings of a tick when given a limit', async () => {
+    const sender = fakeSender();
+    const random = createSeededRandom(4);
+    const simulation = createSimulation({
+      population: createPopulation({ patients: 3, wards: ['icu'] }, random),
+      publisher: createReadingPublisher({ registry: fakeRegistry(), sender }),
+      random,
+    });
+    await expect(simulation.run(now, 3, 7)).resolves.toMatchObject({ ticks: 3, published: 7 });
+    expect(sender.sent.flatMap(({ messages }) => messages)).toHaveLength(7);
+    await expect(simulation.run(now + 3000, 1, 0)).resolves.toMatchObject({ published: 0 });
+    expect(sender.sent.flatMap(({ messages }) => messages)).toHaveLength(7);
+  });
+
   it('does not advance the population when a send fails, so the tick is replayed', async () => {
     const random = createSeededRandom(3);
     let failing = true;
