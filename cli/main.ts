@@ -308,8 +308,15 @@ export const buildProgram = (io: Io = defaultIo): Command => {
     .option('--url <url>', 'Kafka Connect REST URL (default: KAFKA_CONNECT_URL, else the settings file)')
     .action(async (paths: string[], flags: { url?: string }) => {
       const client = connectClientOf(flags.url);
-      for (const connector of readConnectorFiles(paths))
-        io.out(`${connector.name}: ${await client.apply(connector)}`);
+      // Every connector is tried: one that Connect refuses does not keep the others from being applied.
+      for (const connector of readConnectorFiles(paths)) {
+        try {
+          io.out(`${connector.name}: ${await client.apply(connector)}`);
+        } catch (error) {
+          io.err(`${connector.name}: ${error instanceof Error ? error.message : String(error)}`);
+          process.exitCode = 1;
+        }
+      }
     });
   connectors
     .command('status')

@@ -107,15 +107,23 @@ it('updates a connector whose file changed', async () => {
   await configOnceItIs(connector.name, { ...connector.config, file: moved, name: connector.name });
 });
 
-it("fails with Connect's own reason when the worker has no such connector class", async () => {
-  const connector = fileSinkConnector({ 'connector.class': 'io.example.NoSuchSinkConnector' });
+it("reports Connect's own reason for a connector class the worker lacks, applies the others, and fails", async () => {
+  const refused = fileSinkConnector({ 'connector.class': 'io.example.NoSuchSinkConnector' });
+  const accepted = fileSinkConnector();
 
-  await expect(cli('connectors', 'apply', connector.file)).rejects.toThrow(
-    new RegExp(
-      `Kafka Connect refused ${connector.name} \\(\\d+\\): .*Failed to find any class that implements Connector and which name matches io\\.example\\.NoSuchSinkConnector`,
+  const run = await cli('connectors', 'apply', refused.file, accepted.file);
+
+  expect(run.lines).toEqual([
+    expect.stringMatching(
+      new RegExp(
+        `^${refused.name}: Kafka Connect refused ${refused.name} \\(\\d+\\): .*Failed to find any class that implements Connector and which name matches io\\.example\\.NoSuchSinkConnector`,
+      ),
     ),
-  );
-  expect((await connectGet(`/connectors/${connector.name}/config`)).status).toBe(404);
+    `${accepted.name}: created`,
+  ]);
+  expect(run.exitCode).toBe(1);
+  expect((await connectGet(`/connectors/${refused.name}/config`)).status).toBe(404);
+  expect((await connectGet(`/connectors/${accepted.name}/config`)).status).toBe(200);
 });
 
 it('reports a connector that was never applied as not deployed, and fails', async () => {
