@@ -1,5 +1,8 @@
-// The `npm start` heartbeat: every few seconds, events produced to biometrics_* topics, rows sunk
-// into biometrics_* tables and the lag of every live consumer group reading those topics.
+// The `npm start` heartbeat: events on the biometrics_* topics that this stage's sink reads, rows in
+// their tables, and the lag of the live consumer groups reading them; a line whenever one changes.
+// Topics nobody here reads (`medstream produce --wards …`, tests) are not counted: their events
+// would never become rows.
+import { AssignerProtocol } from 'kafkajs';
 import { Client } from 'pg';
 import { loadConfig } from '../lib/config';
 import { createKafka } from '../lib/kafka/client';
@@ -14,10 +17,24 @@ const config = loadConfig();
 const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'medstream-monitor' });
 let admin = kafka.admin();
 
-type Figures = { produced: number; sunk: number; lag: number };
+type Figures = { topics: string[]; produced: number; sunk: number; lag: number };
 
-const kafkaFigures = async (): Promise<{ produced: number; lag: number }> => {
-  const topics = (await admin.listTopics()).filter((topic) => TOPIC_PATTERN.test(topic));
+const kafkaFigures = async (): Promise<{ topics: string[]; produced: number; lag: number }> => {
+  const { groups } = await admin.listGroups();
+  const ours = groups.map((group) => group.groupId).filter((groupId) => groupId.includes(GROUP_PART));
+  // Only groups with members: a group nobody reads any more (a mapping since removed or renamed)
+  // keeps its offsets, and its lag would grow forever without being anyone's.
+  const live =
+    ours.length === 0
+      ? []
+      : (await admin.describeGroups(ours)).groups.filter((group) => group.members.length > 0);
+  // The topics their members subscribe to (from each member's join metadata).
+  const read = new Set<string>();
+  for (const group of live)
+    for (const member of group.members)
+      for (const topic of AssignerProtocol.MemberMetadata.decode(member.memberMetadata)?.topics ?? [])
+        if (TOPIC_PATTERN.test(topic)) read.add(topic);
+  const topics = [...read].sort();
   let produced = 0;
   const highWater = new Map<string, number>();
   for (const topic of topics) {
@@ -27,14 +44,6 @@ const kafkaFigures = async (): Promise<{ produced: number; lag: number }> => {
     }
   }
   let lag = 0;
-  const { groups } = await admin.listGroups();
-  const ours = groups.map((group) => group.groupId).filter((groupId) => groupId.includes(GROUP_PART));
-  // Only groups with members: a group nobody reads any more (a mapping since removed or renamed)
-  // keeps its offsets, and its lag would grow forever without being anyone's.
-  const live =
-    ours.length === 0
-      ? []
-      : (await admin.describeGroups(ours)).groups.filter((group) => group.members.length > 0);
   for (const { groupId } of live) {
     for (const { topic, partitions } of await admin.fetchOffsets({ groupId, topics })) {
       for (const { partition, offset } of partitions) {
@@ -44,21 +53,21 @@ const kafkaFigures = async (): Promise<{ produced: number; lag: number }> => {
       }
     }
   }
-  return { produced, lag };
+  return { topics, produced, lag };
 };
 
-const sunkRows = async (): Promise<number> => {
+/** Rows in the tables of `topics` (the shipped sink names a table after its topic). */
+const sunkRows = async (topics: string[]): Promise<number> => {
+  if (topics.length === 0) return 0;
   const db = new Client({ connectionString: config.DATABASE_URL });
   await db.connect();
   try {
-    const { rows } = await db.query<{ table_name: string }>(
-      "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name LIKE 'biometrics\\_%'",
-    );
     let total = 0;
-    for (const { table_name } of rows) {
-      const result = await db.query<{ n: string }>(
-        `SELECT count(*) AS n FROM "${table_name.replaceAll('"', '""')}"`,
-      );
+    for (const topic of topics) {
+      const table = `"${topic.replaceAll('"', '""')}"`;
+      const exists = await db.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [table]);
+      if (exists.rows[0]?.t === null) continue;
+      const result = await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
       total += Number(result.rows[0]?.n ?? 0);
     }
     return total;
@@ -68,8 +77,8 @@ const sunkRows = async (): Promise<number> => {
 };
 
 const report = async (): Promise<Figures> => {
-  const [{ produced, lag }, sunk] = await Promise.all([kafkaFigures(), sunkRows()]);
-  return { produced, sunk, lag };
+  const { topics, produced, lag } = await kafkaFigures();
+  return { topics, produced, sunk: await sunkRows(topics), lag };
 };
 
 const main = async (): Promise<void> => {
@@ -80,11 +89,18 @@ const main = async (): Promise<void> => {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  let last = '';
   while (!stopping) {
     try {
-      const { produced, sunk, lag } = await report();
-      console.log(`medstream: ${produced} events produced · ${sunk} rows sunk · consumer lag ${lag}`);
+      const { topics, produced, sunk, lag } = await report();
+      const line =
+        topics.length === 0
+          ? 'medstream: no biometrics topic is read yet'
+          : `medstream: ${produced} events in ${topics.join(', ')} · ${sunk} rows sunk · consumer lag ${lag}`;
+      if (line !== last) console.log(line);
+      last = line;
     } catch (error) {
+      last = '';
       console.log(`medstream: status unavailable (${(error as Error).message})`);
       // A kafkajs admin keeps asking for the metadata of every topic it has read: one deleted since
       // (`medstream test producer` removes its own) fails each later call. A fresh client forgets it.

@@ -13,6 +13,7 @@ import {
   consumeAsEvent,
   createTestTopic,
   db,
+  pollUntil,
   produce,
   produceAvro,
   readDeadLetters,
@@ -468,6 +469,29 @@ describe('failures', () => {
     // The same batch goes through once the database is back.
     await expect(real(event)).resolves.toEqual({ batchItemFailures: [] });
     expect(await rowsOf(topic)).toHaveLength(2);
+  });
+
+  it('survives the database dropping its connections (a restart), and writes the next batch', async () => {
+    const topic = await createTestTopic();
+    await produceAvro(topic, { key: KEY, value: READING }, [reading('p1', 80), reading('p2', 81)]);
+    const { handler, pool } = await sinkHandlerFor({
+      topics: topic,
+      'auto.create': 'true',
+      'pk.mode': 'kafka',
+    });
+    await expect(handler(await consumeAsEvent(topic, 1))).resolves.toEqual({ batchItemFailures: [] });
+    // The sink's connections, idle in its pool now, are ended by the server as at a shutdown.
+    const idle = await pool.connect();
+    const { rows } = await idle.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    idle.release();
+    await db.query('SELECT pg_terminate_backend($1)', [rows[0]?.pid]);
+    // The pool lets the dead client go. Its error event, unheard, would have ended the process
+    // (npm start's serverless offline did, at a PostgreSQL restart).
+    await pollUntil('the dropped connection to leave the pool', async () =>
+      pool.totalCount === 0 ? true : undefined,
+    );
+    await expect(handler(await consumeAsEvent(topic, 1, 1))).resolves.toEqual({ batchItemFailures: [] });
+    expect((await rowsOf(topic)).map((row) => row.patient_id)).toEqual(['p1', 'p2']);
   });
 
   it('dead-letters records of an unknown schema id and non-Avro values, and writes the rest', async () => {
