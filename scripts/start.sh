@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm start: install what is missing, bring the local stack up, and run every function under
-# `serverless offline start` with the project's Kafka trigger. A status line every few seconds
-# shows events produced, rows sunk and consumer lag. Ctrl-C stops the functions (the stack stays
+# `serverless offline start` with the project's Kafka trigger. A status line, printed when it
+# changes, shows the events in the topics the sink reads, the rows in their tables and the lag. Ctrl-C stops the functions (the stack stays
 # up for the next run; `npm run stack:down` stops it).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -14,7 +14,7 @@ import type { KafkaEvent, KafkaEventRecord } from '../../../lib/kafka/event';
 import { isKafkaError } from '../../../lib/kafka/logs';
 import { defaultTuning, type EngineTuning, type EventSourceConfig } from './config';
 import { filterViewOf, type RawRecord, type RecordOrigin, toEventRecord } from './event';
-import { buildFailureMessages } from './failure';
+import { buildFailureMessages, chunkBySize } from './failure';
 import { matchesAnyPattern } from './filter';
 import { type FailedRecords, type InvokeOutcome, processPartitionBatch } from './processor';
 import { applySchemaRegistry, createRegistryDecoder, type SchemaDecoder } from './schema-registry';
@@ -233,7 +233,8 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
       return;
     }
     const messages = buildFailureMessages(failed, { ...config, region }, now(), newRequestId);
-    await producer.send({ topic: config.onFailureTopic, acks: -1, messages });
+    for (const chunk of chunkBySize(messages))
+      await producer.send({ topic: config.onFailureTopic, acks: -1, messages: chunk });
     stats.sentToDestination += messages.length;
     log.warn('records sent to the on-failure destination', {
       function: config.functionKey,

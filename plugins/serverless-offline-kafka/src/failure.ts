@@ -103,3 +103,38 @@ export const buildFailureMessages = (
     };
   });
 };
+
+/**
+ * A broker refuses a produce request whose record batch for a partition exceeds its
+ * `max.message.bytes` (1 MB by default): the failure messages of a whole batch (a thousand records,
+ * each carrying its event) are sent in requests of at most this many bytes.
+ */
+export const FAILURE_SEND_BYTES = 512 * 1024;
+
+const sizeOf = (message: FailureMessage): number => {
+  let size = Buffer.byteLength(message.value) + (message.key?.length ?? 0);
+  for (const name in message.headers) size += name.length + Buffer.byteLength(message.headers[name] ?? '');
+  return size;
+};
+
+/** Splits messages, in order, into sends of at most `maxBytes` each (a larger message goes alone). */
+export const chunkBySize = (
+  messages: FailureMessage[],
+  maxBytes = FAILURE_SEND_BYTES,
+): FailureMessage[][] => {
+  const chunks: FailureMessage[][] = [];
+  let chunk: FailureMessage[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const size = sizeOf(message);
+    if (chunk.length > 0 && bytes + size > maxBytes) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(message);
+    bytes += size;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+};

@@ -306,4 +306,43 @@ describe('error handling', () => {
     expect(recordsIn(handler.deliveries).map((record) => record.offset)).toEqual([0, 0, 1]);
     expect(trigger.stats().discarded).toBe(1);
   });
+
+  it('sends a failed batch larger than the broker takes in one request to the destination, and goes on', async () => {
+    const topic = uniqueName('big-failure');
+    const destination = uniqueName('dlt');
+    await createTopic(topic);
+    await createTopic(destination);
+    // 800 records of 1.5 KB: their failure documents make ~2.5 MB, over the broker's 1 MB a request
+    // (one send of them all was refused as too large, and the consumer crashed for good).
+    const count = 800;
+    for (let from = 0; from < count; from += 200) {
+      await produce(
+        topic,
+        Array.from({ length: 200 }, (_unused, index) => ({
+          key: `k${from + index}`,
+          value: JSON.stringify({ n: from + index, pad: 'x'.repeat(1500) }),
+        })),
+      );
+    }
+    const groupId = uniqueName('group');
+    const handler = recordingHandler(() => {
+      throw new Error('the database is down');
+    });
+    const trigger = await startTrigger(
+      sourceConfig({
+        topic,
+        consumerGroupId: groupId,
+        batchSize: 1000,
+        maximumBatchingWindowMs: 200,
+        maximumRetryAttempts: 0,
+        onFailureTopic: destination,
+      }),
+      handler.invoke,
+    );
+
+    const failed = await readTopic(destination, count);
+    expect(new Set(failed.map((message) => message.headers['lambda-esm-source-offset'])).size).toBe(count);
+    await waitFor('all committed', async () => (await committedOffset(groupId, topic)) === count);
+    expect(trigger.stats()).toMatchObject({ state: 'running', sentToDestination: count });
+  });
 });

@@ -1,7 +1,10 @@
 import type { KafkaEventRecord } from '../../../../lib/kafka/event';
 import {
   buildFailureMessages,
+  chunkBySize,
+  FAILURE_SEND_BYTES,
   type FailureDocument,
+  type FailureMessage,
 } from '../../../../plugins/serverless-offline-kafka/src/failure';
 
 const record: KafkaEventRecord = {
@@ -94,5 +97,27 @@ describe('on-failure records', () => {
     const document = JSON.parse(message?.value ?? '') as FailureDocument;
     expect(document.responseContext.functionError).toBe('');
     expect(document.payload.eventSource).toBe('aws:kafka');
+  });
+
+  it('splits a large batch of failure messages into sends under the broker limit, in order', () => {
+    const message = (index: number, bytes: number): FailureMessage => ({
+      key: Buffer.from(`k${index}`),
+      value: 'x'.repeat(bytes),
+      headers: { 'lambda-esm-source-offset': String(index) },
+    });
+    // A thousand records of ~1.5 KB each: 1.5 MB in one request, which a 1 MB broker refuses.
+    const messages = Array.from({ length: 1000 }, (_unused, index) => message(index, 1500));
+    const chunks = chunkBySize(messages);
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(chunks.flat()).toEqual(messages);
+    for (const chunk of chunks)
+      expect(chunk.reduce((sum, { value }) => sum + value.length, 0)).toBeLessThanOrEqual(FAILURE_SEND_BYTES);
+    // A message larger than the budget goes alone rather than never.
+    expect(chunkBySize([message(1, 10), message(2, 100), message(3, 10)], 50)).toEqual([
+      [message(1, 10)],
+      [message(2, 100)],
+      [message(3, 10)],
+    ]);
+    expect(chunkBySize([])).toEqual([]);
   });
 });
