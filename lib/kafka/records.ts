@@ -165,11 +165,33 @@ export const settleBatch = async (
 ): Promise<KafkaBatchResponse> => {
   const poison = failures.filter((failure) => !isRetryable(failure.error));
   const retry = failures.filter((failure) => isRetryable(failure.error));
-  for (const failure of failures) {
+  for (const failure of poison) {
     logger.warn('record failed', {
       correlationId: correlationIdOf(failure.record),
-      retryable: isRetryable(failure.error),
+      retryable: false,
       error: describeError(failure.error),
+    });
+  }
+  // Retryable failures mostly share one cause (the database is down: every record of the batch):
+  // one line per cause, not a thousand.
+  const causes = new Map<string, { error: ReturnType<typeof describeError>; records: KafkaEventRecord[] }>();
+  for (const failure of retry) {
+    const error = describeError(failure.error);
+    const key = `${error.type}: ${error.message}`;
+    const cause = causes.get(key) ?? { error, records: [] };
+    cause.records.push(failure.record);
+    causes.set(key, cause);
+  }
+  for (const { error, records } of causes.values()) {
+    const first = records[0] as KafkaEventRecord;
+    logger.warn('records failed, to be retried', {
+      records: records.length,
+      first: correlationIdOf(first),
+      ...(records.length > 1
+        ? { last: correlationIdOf(records[records.length - 1] as KafkaEventRecord) }
+        : {}),
+      retryable: true,
+      error,
     });
   }
   if (poison.length > 0) {

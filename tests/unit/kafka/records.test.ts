@@ -1,6 +1,7 @@
 import { ParseError, UnavailableError } from '../../../lib/errors';
 import type { KafkaEvent } from '../../../lib/kafka/event';
 import { type DeadLetterSink, decodeKafkaEvent, jsonDecoder, settleBatch } from '../../../lib/kafka/records';
+import { logger } from '../../../lib/logger';
 import fixture from '../../fixtures/self-managed-kafka-event.json';
 
 const event = fixture as KafkaEvent;
@@ -73,6 +74,45 @@ describe('settleBatch', () => {
     expect(response).toEqual({
       batchItemFailures: [{ itemIdentifier: { partition: 'raw.patients-1', offset: 3 } }],
     });
+  });
+
+  it('logs retryable failures once per cause, with their count, and each poison record on its own', async () => {
+    const record = event.records['raw.patients-0']?.[0];
+    if (record === undefined) throw new Error('fixture changed');
+    const at = (offset: number) => ({ ...record, offset });
+    const warn = jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    try {
+      await settleBatch(
+        [
+          ...[1, 2, 3].map((offset) => ({ record: at(offset), error: new UnavailableError('db down') })),
+          { record: at(4), error: new UnavailableError('disk full') },
+          { record: at(5), error: new ParseError('bad') },
+        ],
+        { deadLetters: collectingDlq().sink, functionName: 'f' },
+      );
+      expect(warn.mock.calls).toEqual([
+        ['record failed', expect.objectContaining({ correlationId: 'raw.patients-0-5', retryable: false })],
+        [
+          'records failed, to be retried',
+          expect.objectContaining({
+            records: 3,
+            first: 'raw.patients-0-1',
+            last: 'raw.patients-0-3',
+            error: expect.objectContaining({ message: 'db down' }),
+          }),
+        ],
+        [
+          'records failed, to be retried',
+          expect.objectContaining({
+            records: 1,
+            first: 'raw.patients-0-4',
+            error: expect.objectContaining({ message: 'disk full' }),
+          }),
+        ],
+      ]);
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('treats an unknown error as retryable so nothing is dropped', async () => {
