@@ -17,10 +17,24 @@ fi
 mkdir -p .stack/logs
 monitor_pid=""
 offline_pid=""
+# Both children are started without a wrapper (no npx: its npm and shell layers do not always pass a
+# signal on), so these pids are the processes themselves. Errors are ignored here: a `wait` on a
+# process ended by a signal returns non-zero, and under `set -e` that would skip the rest.
 stop() {
   trap - INT TERM EXIT
-  [[ -n $offline_pid ]] && kill -INT "$offline_pid" 2>/dev/null && wait "$offline_pid" 2>/dev/null
-  [[ -n $monitor_pid ]] && kill "$monitor_pid" 2>/dev/null && wait "$monitor_pid" 2>/dev/null
+  set +e
+  [[ -n $monitor_pid ]] && kill "$monitor_pid" 2>/dev/null
+  if [[ -n $offline_pid ]] && kill -INT "$offline_pid" 2>/dev/null; then
+    # Ctrl-C lets invocations in flight finish; a process started with SIGINT ignored (npm start
+    # run in the background) does not hear it, so after 20 s it gets SIGTERM.
+    for _ in {1..40}; do
+      kill -0 "$offline_pid" 2>/dev/null || break
+      sleep 0.5
+    done
+    kill -TERM "$offline_pid" 2>/dev/null
+    wait "$offline_pid" 2>/dev/null
+  fi
+  [[ -n $monitor_pid ]] && wait "$monitor_pid" 2>/dev/null
   echo "medstream: stopped (the stack is still up: npm run stack:down stops it)"
 }
 trap stop INT TERM EXIT
@@ -29,14 +43,14 @@ trap stop INT TERM EXIT
 # event, the function's rows) and holds each batch until its invocation ends, tens of milliseconds
 # later. With V8's default young generation most of that is copied before it dies; 64 MB
 # semi-spaces let it die young (sink benchmark: node CPU per record ~4.7 → ~4.2 µs, +8–13 % rows/s).
-NODE_OPTIONS="${NODE_OPTIONS:-} $(cat scripts/trigger.node-options)" npx sls offline start --stage local &
+NODE_OPTIONS="${NODE_OPTIONS:-} $(cat scripts/trigger.node-options)" node_modules/.bin/sls offline start --stage local &
 offline_pid=$!
 
 # The schedule fires at the next minute boundary: invoke simulate once as soon as the local
 # Lambda endpoint answers, so the first rows do not wait for the clock.
 npx tsx scripts/kick-simulate.ts &
 
-npx tsx scripts/monitor.ts &
+node --import tsx scripts/monitor.ts &
 monitor_pid=$!
 
 wait "$offline_pid"
