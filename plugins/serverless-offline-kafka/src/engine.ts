@@ -16,7 +16,7 @@ import { defaultTuning, type EngineTuning, type EventSourceConfig } from './conf
 import { filterViewOf, type RawRecord, type RecordOrigin, toEventRecord } from './event';
 import { buildFailureMessages, chunkBySize } from './failure';
 import { matchesAnyPattern } from './filter';
-import { type FailedRecords, type InvokeOutcome, processPartitionBatch } from './processor';
+import { backoffDelayMs, type FailedRecords, type InvokeOutcome, processPartitionBatch } from './processor';
 import { applySchemaRegistry, createRegistryDecoder, type SchemaDecoder } from './schema-registry';
 
 /** The narrow logging port of the engine (serverless' log, powertools Logger or console fit it). */
@@ -570,6 +570,98 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
     );
   };
 
+  /** Starting positions of the partitions without a commit (read at start). */
+  let pins = new Map<number, string>();
+  let restartTimer: NodeJS.Timeout | undefined;
+  let restartAttempts = 0;
+
+  /**
+   * kafkajs gives up on a consumer for good after some errors (a group coordinator not found while
+   * the broker restarts): Lambda's pollers never do, so the mapping is restarted after a backoff,
+   * again until it runs. Uncommitted records are read again from the committed offsets.
+   */
+  const scheduleRestart = (): void => {
+    if (stopping || restartTimer !== undefined) return;
+    const delay = backoffDelayMs(
+      restartAttempts,
+      tuning.retryBackoffBaseMs,
+      tuning.retryBackoffMaxMs,
+      random(),
+    );
+    restartAttempts += 1;
+    restartTimer = setTimeout(async () => {
+      restartTimer = undefined;
+      if (stopping) return;
+      try {
+        await consumer?.disconnect().catch(() => undefined);
+        await runConsumer();
+        restartAttempts = 0;
+        log.info('consumer restarted', { function: config.functionKey, topic: config.topic });
+      } catch (error) {
+        log.warn('consumer restart failed; trying again', {
+          function: config.functionKey,
+          error: String(error),
+        });
+        stats.state = 'crashed';
+        scheduleRestart();
+      }
+    }, delay);
+  };
+
+  const runConsumer = async (): Promise<void> => {
+    consumer = kafka.consumer({
+      groupId: config.consumerGroupId,
+      sessionTimeout: tuning.sessionTimeoutMs,
+      maxBytesPerPartition: tuning.maxBytesPerPartition,
+      maxBytes: tuning.maxBytesPerPartition * 4,
+      maxWaitTimeInMs: 500,
+      allowAutoTopicCreation: false,
+    });
+    const client = consumer;
+    // Seeking while the group join is reported happens before the first fetch of the assignment.
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      dropCarried();
+      for (const partition of payload.memberAssignment[config.topic] ?? []) {
+        const offset = pins.get(partition);
+        if (offset !== undefined && !committed.has(partition))
+          client.seek({ topic: config.topic, partition, offset });
+      }
+    });
+    consumer.on(consumer.events.FETCH_START, () => {
+      stats.fetchingSince ??= new Date().toISOString();
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      log.error('consumer crashed', {
+        function: config.functionKey,
+        error: String(payload.error),
+        restart: payload.restart,
+      });
+      // kafkajs restarts it itself when it says so; otherwise this mapping does.
+      if (payload.restart || stopping) return;
+      stats.state = 'crashed';
+      scheduleRestart();
+    });
+    await consumer.connect();
+    await consumer.subscribe({
+      topics: [config.topic],
+      fromBeginning: config.startingPosition !== 'LATEST',
+    });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: concurrency(),
+      eachBatch,
+    });
+    stats.state = 'running';
+    log.info('consuming', {
+      function: config.functionKey,
+      topic: config.topic,
+      groupId: config.consumerGroupId,
+      batchSize: config.batchSize,
+      maximumBatchingWindowMs: config.maximumBatchingWindowMs,
+    });
+  };
+
   return {
     stats: () => {
       updateLag();
@@ -588,7 +680,7 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
       admin = kafka.admin();
       await admin.connect();
       if (!(await waitForTopic(admin))) return;
-      const pins = await startingOffsets(admin);
+      pins = await startingOffsets(admin);
       if (config.onFailureTopic) {
         producer = kafka.producer({
           allowAutoTopicCreation: true,
@@ -596,58 +688,13 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
         });
         await producer.connect();
       }
-      consumer = kafka.consumer({
-        groupId: config.consumerGroupId,
-        sessionTimeout: tuning.sessionTimeoutMs,
-        maxBytesPerPartition: tuning.maxBytesPerPartition,
-        maxBytes: tuning.maxBytesPerPartition * 4,
-        maxWaitTimeInMs: 500,
-        allowAutoTopicCreation: false,
-      });
-      const client = consumer;
-      // Seeking while the group join is reported happens before the first fetch of the assignment.
-      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-        dropCarried();
-        for (const partition of payload.memberAssignment[config.topic] ?? []) {
-          const offset = pins.get(partition);
-          if (offset !== undefined && !committed.has(partition))
-            client.seek({ topic: config.topic, partition, offset });
-        }
-      });
-      consumer.on(consumer.events.FETCH_START, () => {
-        stats.fetchingSince ??= new Date().toISOString();
-      });
-      consumer.on(consumer.events.CRASH, ({ payload }) => {
-        log.error('consumer crashed', {
-          function: config.functionKey,
-          error: String(payload.error),
-          restart: payload.restart,
-        });
-        if (!payload.restart) stats.state = 'crashed';
-      });
-      await consumer.connect();
-      await consumer.subscribe({
-        topics: [config.topic],
-        fromBeginning: config.startingPosition !== 'LATEST',
-      });
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: concurrency(),
-        eachBatch,
-      });
-      stats.state = 'running';
-      log.info('consuming', {
-        function: config.functionKey,
-        topic: config.topic,
-        groupId: config.consumerGroupId,
-        batchSize: config.batchSize,
-        maximumBatchingWindowMs: config.maximumBatchingWindowMs,
-      });
+      await runConsumer();
     },
 
     stop: async () => {
       stopping = true;
+      clearTimeout(restartTimer);
+      restartTimer = undefined;
       dropCarried();
       // An invocation in flight finishes (disconnect() waits for eachBatch, fetch-ahead's background
       // work is waited for here); anything not processed stays uncommitted.

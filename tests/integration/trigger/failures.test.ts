@@ -1,9 +1,11 @@
+import { ConfigResourceTypes } from 'kafkajs';
 import type { KafkaEvent } from '../../../lib/kafka/event';
 import { parseEventSource } from '../../../plugins/serverless-offline-kafka/src/config';
 import type { FailureDocument } from '../../../plugins/serverless-offline-kafka/src/failure';
 import {
   brokers,
   committedOffset,
+  connectedAdmin,
   createTopic,
   disconnectClients,
   produce,
@@ -344,5 +346,52 @@ describe('error handling', () => {
     expect(new Set(failed.map((message) => message.headers['lambda-esm-source-offset'])).size).toBe(count);
     await waitFor('all committed', async () => (await committedOffset(groupId, topic)) === count);
     expect(trigger.stats()).toMatchObject({ state: 'running', sentToDestination: count });
+  });
+
+  it('restarts a mapping whose consumer kafkajs gave up on, and goes on from the committed offset', async () => {
+    const topic = uniqueName('restart');
+    const destination = uniqueName('dlt');
+    await createTopic(topic);
+    // A destination that refuses the failure document (too large for it) until its limit is raised:
+    // the send fails with an error kafkajs does not retry, and it stops the consumer for good.
+    const admin = await connectedAdmin();
+    await admin.createTopics({
+      topics: [{ topic: destination, configEntries: [{ name: 'max.message.bytes', value: '200' }] }],
+      waitForLeaders: true,
+    });
+    await produce(topic, [{ key: 'k0', value: JSON.stringify({ n: 0 }) }]);
+    const groupId = uniqueName('group');
+    const handler = recordingHandler(() => {
+      throw new Error('cannot write');
+    });
+    const trigger = await startTrigger(
+      sourceConfig({
+        topic,
+        consumerGroupId: groupId,
+        maximumBatchingWindowMs: 0,
+        maximumRetryAttempts: 0,
+        onFailureTopic: destination,
+      }),
+      handler.invoke,
+      // Restarts at least 500 ms apart, so the crashed state can be seen between them.
+      { retryBackoffBaseMs: 500, retryBackoffMaxMs: 1000, sessionTimeoutMs: 10_000 },
+    );
+    await waitFor('the consumer to crash', () => trigger.stats().state === 'crashed');
+
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [
+        { type: 2, name: destination, configEntries: [{ name: 'max.message.bytes', value: '1048588' }] },
+      ],
+    });
+    const [failed] = await readTopic(destination, 1);
+    expect(failed?.headers['lambda-esm-source-offset']).toBe('0');
+    await waitFor('the record committed', async () => (await committedOffset(groupId, topic)) === 1);
+    expect(trigger.stats().state).toBe('running');
+    // The partition goes on.
+    await produce(topic, [{ key: 'k1', value: JSON.stringify({ n: 1 }) }]);
+    await waitFor('the next record', () =>
+      valuesIn(handler.deliveries).some((value) => (value as { n: number }).n === 1),
+    );
   });
 });

@@ -32,7 +32,7 @@ let admin: Admin | undefined;
 let producer: Producer | undefined;
 const triggers: Trigger[] = [];
 
-const connectedAdmin = async (): Promise<Admin> => {
+export const connectedAdmin = async (): Promise<Admin> => {
   if (!admin) {
     admin = kafka.admin();
     await admin.connect();
