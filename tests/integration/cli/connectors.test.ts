@@ -61,6 +61,13 @@ afterAll(async () => {
       fetch(`${connectUrl}/connectors/${name}`, { method: 'DELETE' }).catch(() => undefined),
     ),
   );
+  // The input topics their tasks subscribed to (the broker creates them on subscription).
+  const admin = new Kafka({ brokers: config.KAFKA_BROKERS, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  const inputs = new Set(created.map((name) => `${name}-in`));
+  const made = (await admin.listTopics()).filter((topic) => inputs.has(topic));
+  if (made.length > 0) await admin.deleteTopics({ topics: made }).catch(() => undefined);
+  await admin.disconnect();
 });
 
 it('creates a connector that runs, and applying the same file again changes nothing', async () => {

@@ -26,7 +26,14 @@ export const fastTuning: Partial<EngineTuning> = {
   sessionTimeoutMs: 10_000,
 };
 
-export const uniqueName = (prefix: string): string => `trigger-test-${prefix}-${randomUUID().slice(0, 8)}`;
+/** Every name handed out, so the topics made under them are deleted after the file's tests. */
+const names: string[] = [];
+
+export const uniqueName = (prefix: string): string => {
+  const name = `trigger-test-${prefix}-${randomUUID().slice(0, 8)}`;
+  names.push(name);
+  return name;
+};
 
 let admin: Admin | undefined;
 let producer: Producer | undefined;
@@ -170,9 +177,16 @@ export const stopTriggers = async (): Promise<void> => {
   await Promise.all(triggers.splice(0).map((trigger) => trigger.stop()));
 };
 
-/** Disconnects the shared clients (registered with afterAll). */
+/**
+ * Deletes the topics this file's tests made (named by uniqueName, or after such a name: `<name>-dlt`)
+ * and disconnects the shared clients (registered with afterAll).
+ */
 export const disconnectClients = async (): Promise<void> => {
   await stopTriggers();
+  const client = await connectedAdmin();
+  const made = (await client.listTopics()).filter((topic) => names.some((name) => topic.startsWith(name)));
+  names.length = 0;
+  if (made.length > 0) await client.deleteTopics({ topics: made }).catch(() => undefined);
   await producer?.disconnect();
   await admin?.disconnect();
   producer = undefined;
