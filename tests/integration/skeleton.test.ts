@@ -36,7 +36,17 @@ const pollUntil = async <T>(
   timeoutMs: number,
 ): Promise<T> =>
   poll(what, probe, timeoutMs).catch((error: Error) => {
-    throw new Error(`${error.message}; serverless offline said:\n${output.slice(-4000)}`);
+    // What the functions did (their batch and failure lines), then the end of the output.
+    const notable = output
+      .split('\n')
+      .filter((line) =>
+        /sink batch|record failed|records failed|transform batch|load batch|crashed|ERROR/.test(line),
+      )
+      .slice(-30)
+      .map((line) => line.slice(0, 400));
+    throw new Error(
+      `${error.message}; serverless offline's batch and failure lines:\n${notable.join('\n')}\n…and its last output:\n${output.slice(-3000)}`,
+    );
   });
 
 const invoke = async (functionName: string, payload: unknown): Promise<Response> =>
