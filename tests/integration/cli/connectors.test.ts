@@ -14,6 +14,7 @@ import { pollUntil } from '../../support/poll';
 
 const connectUrl = connectUrlOf(process.env);
 const config = loadConfig();
+const kafka = new Kafka({ brokers: config.KAFKA_BROKERS, logLevel: logLevel.NOTHING });
 const dir = mkdtempSync(path.join(tmpdir(), 'medstream-connectors-'));
 const created: string[] = [];
 
@@ -62,7 +63,7 @@ afterAll(async () => {
     ),
   );
   // The input topics their tasks subscribed to (the broker creates them on subscription).
-  const admin = new Kafka({ brokers: config.KAFKA_BROKERS, logLevel: logLevel.NOTHING }).admin();
+  const admin = kafka.admin();
   await admin.connect();
   const inputs = new Set(created.map((name) => `${name}-in`));
   const made = (await admin.listTopics()).filter((topic) => inputs.has(topic));
@@ -81,7 +82,6 @@ it('creates a connector that runs, and applying the same file again changes noth
   expect(status.lines).toEqual([`${connector.name}: RUNNING; tasks 0=RUNNING`]);
 
   // It is live: a record on its topic reaches its file.
-  const kafka = new Kafka({ brokers: config.KAFKA_BROKERS, logLevel: logLevel.NOTHING });
   const producer = kafka.producer({ allowAutoTopicCreation: true });
   await producer.connect();
   try {
