@@ -12,3 +12,11 @@ if [[ ! -f $stamp || package-lock.json -nt $stamp ]]; then
   # sync. `npm install` still installs exactly the locked versions.
   npm install --no-audit --no-fund --loglevel=error
 fi
+
+# patches/ mends dependencies (see patches/README.md); npm's postinstall applies them after an
+# install, and this re-applies them when a pull brings a changed patch to an existing install.
+stamp=node_modules/.medstream-patches
+if [[ ! -f $stamp ]] || [[ -n $(find patches -newer "$stamp" -print -quit) ]]; then
+  node_modules/.bin/patch-package --error-on-fail >/dev/null
+  touch "$stamp"
+fi
