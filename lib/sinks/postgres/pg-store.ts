@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool, PoolClient, QueryResult } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { SchemaError, UnavailableError } from '../../errors';
 import { logger } from '../../logger';
@@ -126,13 +126,16 @@ class Session {
     this.pending.push(sql);
   }
 
-  /** Runs the pending statements and `sql` (if any) in one round trip. */
-  async query(sql?: string): Promise<void> {
+  /** Runs the pending statements and `sql` (if any) in one round trip; the rows the last one touched. */
+  async query(sql?: string): Promise<number | undefined> {
     if (sql !== undefined) this.pending.push(sql);
-    if (this.pending.length === 0) return;
+    if (this.pending.length === 0) return undefined;
     const text = this.pending.join(';\n');
     this.pending = [];
-    await this.client.query(text);
+    // One statement answers with its result, several with one result each.
+    const results: QueryResult | QueryResult[] = await this.client.query(text);
+    const last = Array.isArray(results) ? results.at(-1) : results;
+    return last?.rowCount ?? undefined;
   }
 
   /** COPY ... FROM STDIN of `data`; pending statements are queued ahead of it, not awaited apart. */
@@ -159,7 +162,7 @@ const runChunk = async <R>(
   chunk: WriteChunk<R>,
   data: Iterable<Buffer> | AsyncIterable<Buffer>,
   staged: Set<string>,
-): Promise<void> => {
+): Promise<number | undefined> => {
   const { statements } = chunk;
   if (statements.prepare !== undefined) {
     // Always run (IF NOT EXISTS): a savepoint rollback may have undone the table's creation.
@@ -169,7 +172,24 @@ const runChunk = async <R>(
   }
   await session.copy(statements.copy, data);
   // Awaited here: a merge the database refuses must fail this chunk, not a later statement.
-  if (statements.merge !== undefined) await session.query(statements.merge);
+  return statements.merge === undefined ? undefined : session.query(statements.merge);
+};
+
+/**
+ * Says how many rows of a chunk the pk.mode kafka merge skipped as already written. A redelivered
+ * batch is skipped by design (as Kafka Connect's sink does), but so is every record of a topic that
+ * was deleted and created again while its table kept the old offsets: the line makes that visible.
+ */
+const reportSkipped = <R>(chunk: WriteChunk<R>, inserted: number | undefined): void => {
+  const skipped = inserted === undefined ? 0 : chunk.rows.length - inserted;
+  if (skipped <= 0) return;
+  logger.warn('sink skipped records whose rows already exist', {
+    table: chunk.table.name,
+    skipped,
+    rows: chunk.rows.length,
+    reason:
+      'pk.mode kafka: a row with the same topic, partition and offset is in the table (a redelivered batch, or a topic recreated while its table kept the old rows)',
+  });
 };
 
 const NEWLINE = Buffer.from('\n');
@@ -223,7 +243,7 @@ export const createPgChunkWriter = (pool: Pool, tables?: Pick<TableStore, 'forge
             if (chunk.statements.optimistic === undefined)
               await runChunk(session, chunk, firstData(chunk), staged);
             else if (!(await tryOptimistic(session, chunk)))
-              await runChunk(session, chunk, await allData(chunk), staged);
+              reportSkipped(chunk, await runChunk(session, chunk, await allData(chunk), staged));
             session.later('RELEASE SAVEPOINT medstream_chunk');
             continue;
           } catch (error) {
