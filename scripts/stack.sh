@@ -415,6 +415,8 @@ connect_healthy() { connect_ready; }
 # PostgreSQL 15 from Debian: a cluster of our own, run as the postgres OS user
 
 PG_LINK=$STACK_DIR/pg
+# Where clusters go when postgres cannot reach the checkout (see pg_place_cluster).
+PG_ALT_ROOT=${MEDSTREAM_PG_ALT_ROOT:-/var/lib/postgresql}
 # The cluster's paths go through the link's target: when the cluster lives outside the checkout
 # (see pg_place_cluster), postgres may not be allowed to traverse the checkout to follow the link.
 pg_resolve_paths() {
@@ -437,13 +439,34 @@ pg_place_cluster() {
   if ! runuser -u postgres -- test -w "$PG_LINK"; then
     rmdir "$PG_LINK"
     local alt
-    alt=/var/lib/postgresql/medstream-$(printf '%s' "$STACK_DIR" | sha1sum | cut -c1-12)
+    alt=$PG_ALT_ROOT/medstream-$(printf '%s' "$STACK_DIR" | sha1sum | cut -c1-12)
     warn "postgres cannot reach $STACK_DIR; keeping the cluster in $alt (linked from $PG_LINK)"
+    pg_prune_orphans
     mkdir -p "$alt"
+    # Names the checkout it serves, so that a later up can remove it once that checkout is gone.
+    printf '%s\n' "$STACK_DIR" >"$alt/owner"
     chown postgres:postgres "$alt"
     ln -s "$alt" "$PG_LINK"
     pg_resolve_paths
   fi
+}
+
+# Clusters kept under $PG_ALT_ROOT for checkouts that no longer exist (a CI clone in a
+# temporary directory, since removed) would fill the disk slowly: each is removed, unless a server
+# still runs from it.
+pg_prune_orphans() {
+  local owner_file owner dir
+  for owner_file in "$PG_ALT_ROOT"/medstream-*/owner; do
+    [[ -f $owner_file ]] || continue
+    owner=$(<"$owner_file")
+    dir=$(dirname "$owner_file")
+    [[ -n $owner && ! -e $owner ]] || continue
+    if [[ -f $dir/data/postmaster.pid ]] && kill -0 "$(head -1 "$dir/data/postmaster.pid")" 2>/dev/null; then
+      continue
+    fi
+    rm -rf "$dir"
+    warn "postgres: removed the cluster of a checkout that no longer exists ($owner)"
+  done
 }
 
 postgres_prepare() {
