@@ -43,12 +43,21 @@ export type CsvSourceConfig = {
   separator: string;
   quote: string;
   skipLines: number;
+  /** `csv.file.charset` (UTF-8 or ISO-8859-1), as the Node encoding that reads it. */
+  encoding: CsvEncoding;
   /** `batch.size`: resources per publish; bounds what one file holds in memory. */
   batchSize: number;
   /** `medstream.mapping`: rows are the mapping's source table, keyed by its primary key. */
   mapping: string;
   topic: string;
 };
+
+/** `csv.file.charset` values (Java charset names, any case) and the Node encodings that read them. */
+const CHARSETS = { 'UTF-8': 'utf8', 'ISO-8859-1': 'latin1' } as const;
+/** How a CSV file's bytes become text. */
+export type CsvEncoding = (typeof CHARSETS)[keyof typeof CHARSETS];
+const encodingOf = (charset: string): CsvEncoding | undefined =>
+  CHARSETS[charset.toUpperCase() as keyof typeof CHARSETS];
 
 const singleChar = (value: string, key: string) =>
   [...value].length === 1 ? undefined : `${key} must be a single character`;
@@ -72,6 +81,12 @@ const KEYS: KeyTable = {
   'csv.separator.char': { check: singleChar },
   'csv.quote.char': { check: singleChar },
   'csv.skip.lines': { check: isNonNegativeInt },
+  'csv.file.charset': {
+    check: (value, key) =>
+      encodingOf(value) === undefined
+        ? `${key} must be one of ${Object.keys(CHARSETS).join(', ')}`
+        : undefined,
+  },
   'batch.size': { check: isPositiveInt },
   'medstream.s3.bucket': {
     check: (value, key) =>
@@ -141,6 +156,7 @@ export const parseCsvSourceConfig = (input: unknown, source = 'connector config'
     separator,
     quote,
     skipLines: Number(values['csv.skip.lines'] ?? 0),
+    encoding: encodingOf(values['csv.file.charset'] ?? 'UTF-8') ?? 'utf8',
     batchSize: Number(values['batch.size'] ?? 500),
     mapping: values['medstream.mapping'] as string,
     topic: values.topic as string,

@@ -4,7 +4,7 @@ import { ConfigError, UnavailableError } from '../errors';
 import type { CompiledMapping, MappingRegistry } from '../fhir/compile';
 import { prefixRow, type RowGroup, type SourceRow } from '../fhir/rows';
 import type { KeyValue } from '../fhir/sql';
-import type { CsvColumn, CsvColumnType, CsvSourceConfig } from './csv-config';
+import type { CsvColumn, CsvColumnType, CsvEncoding, CsvSourceConfig } from './csv-config';
 import type { RawPublisher } from './raw-messages';
 
 /** A CSV connector checked against its mapping. */
@@ -57,9 +57,19 @@ const describeParseError = (error: CsvError): string =>
 
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$/;
 
+// What the decoder puts for bytes that are not UTF-8: a field holding it would pass on corrupted
+// text (a name, a code) as if it were the file's.
+const REPLACEMENT_CHARACTER = '\uFFFD';
+const NOT_UTF8 = 'not valid UTF-8 (set csv.file.charset to the encoding the file is written in)';
+
 /** Converts one field; returns a reason (no value) when it does not fit the column's type. */
-const convertField = (text: string, type: CsvColumnType): { value: unknown } | { reason: string } => {
+const convertField = (
+  text: string,
+  type: CsvColumnType,
+  encoding: CsvEncoding,
+): { value: unknown } | { reason: string } => {
   if (text === '') return { value: null };
+  if (encoding === 'utf8' && text.includes(REPLACEMENT_CHARACTER)) return { reason: NOT_UTF8 };
   switch (type) {
     case 'integer':
       return /^-?\d+$/.test(text) && Number.isSafeInteger(Number(text))
@@ -168,6 +178,8 @@ export const ingestCsv = async (
     delimiter: config.separator,
     quote: config.quote,
     from_line: config.skipLines + 1,
+    // A byte order mark overrides the configured charset (a UTF-8 BOM means UTF-8).
+    encoding: config.encoding,
     bom: true,
     info: true,
     skip_empty_lines: true,
@@ -213,7 +225,7 @@ export const ingestCsv = async (
       let problem: string | undefined;
       layout.columns.forEach((column, index) => {
         if (problem !== undefined) return;
-        const converted = convertField(record[index] ?? '', column.type);
+        const converted = convertField(record[index] ?? '', column.type, config.encoding);
         if ('reason' in converted) problem = `column ${column.name}: ${converted.reason}`;
         else values[column.name] = converted.value;
       });

@@ -24,6 +24,7 @@ describe('parseCsvSourceConfig', () => {
       separator: ',',
       quote: '"',
       skipLines: 0,
+      encoding: 'utf8',
       batchSize: 500,
     });
     expect(parseCsvSourceConfig(base).filePattern.test('a.csv')).toBe(true);
@@ -47,6 +48,7 @@ describe('parseCsvSourceConfig', () => {
 
   it.each([
     [{ 'csv.separator.char': ';;' }, /single character/],
+    [{ 'csv.file.charset': 'EBCDIC' }, /csv.file.charset must be one of UTF-8, ISO-8859-1/],
     [{ 'medstream.csv.columns': 'a:date' }, /type of a must be one of/],
     [{ 'csv.first.row.as.header': 'false' }, /medstream.csv.columns is required/],
     [{ 'finished.path': 'incoming/done/' }, /must not contain one another/],

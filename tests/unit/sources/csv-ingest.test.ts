@@ -109,6 +109,48 @@ describe('ingestCsv', () => {
     expect(JSON.stringify(result)).not.toContain('PATIENT');
   });
 
+  it('rejects records that are not valid UTF-8, and reads ISO-8859-1 when the connector says so', async () => {
+    const latin1 = Buffer.from('subject_id,gender,dob\n1,F,2080-01-01\n2,F\xe9,2080-01-01\n', 'latin1');
+    const utf8 = await ingestCsv(
+      Readable.from([latin1]),
+      sourceOf(),
+      { publisher: recorder().publisher },
+      { batchId: 'b' },
+    );
+    expect(utf8).toMatchObject({ outcome: 'error', rowsRead: 2, rowsPublished: 1, rowsRejected: 1 });
+    expect(utf8.rejected).toEqual([
+      {
+        line: 3,
+        reason:
+          'column gender: not valid UTF-8 (set csv.file.charset to the encoding the file is written in)',
+      },
+    ]);
+
+    const { publisher, batches } = recorder();
+    const declared = await ingestCsv(
+      Readable.from([latin1]),
+      sourceOf({ 'csv.file.charset': 'iso-8859-1' }),
+      { publisher },
+      { batchId: 'b' },
+    );
+    expect(declared).toMatchObject({ outcome: 'finished', rowsPublished: 2, rowsRejected: 0 });
+    expect(batches.flat().map((group) => group.rows[0]?.['patients.gender'])).toEqual(['F', 'Fé']);
+  });
+
+  it('reads a UTF-8 character split between two chunks', async () => {
+    const bytes = Buffer.from('subject_id,gender,dob\n1,Fé,2080-01-01\n');
+    const cut = bytes.indexOf(0xa9);
+    const { publisher, batches } = recorder();
+    const result = await ingestCsv(
+      Readable.from([bytes.subarray(0, cut), bytes.subarray(cut)]),
+      sourceOf(),
+      { publisher },
+      { batchId: 'b' },
+    );
+    expect(result).toMatchObject({ outcome: 'finished', rowsPublished: 1 });
+    expect(batches[0]?.[0]?.rows[0]?.['patients.gender']).toBe('Fé');
+  });
+
   it('stops at a broken quote, reporting its line in its own words', async () => {
     const result = await ingest(
       'subject_id,gender,dob\n1,F,2080-01-01\n2,"F"PATIENT,2080-01-01\n3,F,2080-01-01\n',
