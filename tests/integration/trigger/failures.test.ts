@@ -1,4 +1,3 @@
-import { ConfigResourceTypes } from 'kafkajs';
 import type { KafkaEvent } from '../../../lib/kafka/event';
 import { parseEventSource } from '../../../plugins/serverless-offline-kafka/src/config';
 import type { FailureDocument } from '../../../plugins/serverless-offline-kafka/src/failure';
