@@ -15,8 +15,8 @@ fi
 
 # patches/ mends dependencies (see patches/README.md); npm's postinstall applies them after an
 # install, and this re-applies them when a pull brings a changed patch to an existing install.
-stamp=node_modules/.medstream-patches
-if [[ ! -f $stamp ]] || [[ -n $(find patches -newer "$stamp" -print -quit) ]]; then
+patched=node_modules/.medstream-patches
+if [[ ! -f $patched ]] || [[ -n $(find patches -newer "$patched" -print -quit) ]]; then
   node_modules/.bin/patch-package --error-on-fail >/dev/null
-  touch "$stamp"
+  touch "$patched"
 fi
