@@ -3,7 +3,7 @@ import { input, number, password } from '@inquirer/prompts';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createAvroRegistry } from '../lib/avro/registry';
 import { createReadingPublisher } from '../lib/biometrics/publisher';
-import { topicOfWard } from '../lib/biometrics/schema';
+import { topicOfWard, WARD_PATTERN, WARD_RULE } from '../lib/biometrics/schema';
 import { createSimulation } from '../lib/biometrics/simulation';
 import { createPopulation } from '../lib/biometrics/simulator';
 import { createKafka, createProducer } from '../lib/kafka/client';
@@ -19,8 +19,6 @@ import {
   redactUrl,
   type Settings,
   toConfig,
-  WARD_PATTERN,
-  WARD_RULE,
   writeSettings,
 } from './settings';
 

@@ -1,12 +1,9 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
+import { WARD_PATTERN, WARD_RULE } from '../lib/biometrics/schema';
 import { type Config, parseConfig } from '../lib/config';
 
 /** What `medstream configure` stores: where the services are. Kept in `.medstream.json` (git-ignored). */
-/** A ward is a topic suffix (biometrics_<ward>). */
-export const WARD_PATTERN = /^[A-Za-z0-9_]+$/;
-export const WARD_RULE = 'wards are topic suffixes: letters, digits, _';
-
 export const SettingsSchema = z
   .object({
     kafkaBrokers: z.string().min(1),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { WARD_PATTERN, WARD_RULE } from './biometrics/schema';
 import { ConfigError } from './errors';
 
 /**
@@ -32,7 +33,8 @@ const EnvSchema = z.object({
         .split(',')
         .map((ward) => ward.trim())
         .filter(Boolean),
-    ),
+    )
+    .pipe(z.array(z.string().regex(WARD_PATTERN, WARD_RULE)).min(1, 'at least one ward is required')),
   SIMULATOR_SEED: z.coerce.number().int().default(42),
   SIMULATOR_TICKS: z.coerce.number().int().min(1).max(600).default(1),
 });

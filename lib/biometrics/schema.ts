@@ -1,6 +1,10 @@
 import type { AvroSchema } from '../avro/registry';
 import type { Reading } from './simulator';
 
+/** A ward is a topic suffix (biometrics_<ward>). */
+export const WARD_PATTERN = /^[A-Za-z0-9_]+$/;
+export const WARD_RULE = 'wards are topic suffixes: letters, digits, _';
+
 /** Readings go to one topic per ward, as Medrical's connector expects (`topics.regex` biometrics_(.*)). */
 export const topicOfWard = (ward: string): string => `biometrics_${ward}`;
 

@@ -12,6 +12,16 @@ describe('parseConfig', () => {
     expect(parseConfig({ KAFKA_BROKERS: 'a:9092, b:9092' }).KAFKA_BROKERS).toEqual(['a:9092', 'b:9092']);
   });
 
+  it('reads the simulated wards as a list of topic suffixes', () => {
+    expect(parseConfig({ SIMULATOR_WARDS: 'icu, er,' }).SIMULATOR_WARDS).toEqual(['icu', 'er']);
+    expect(() => parseConfig({ SIMULATOR_WARDS: 'icu,er-2' })).toThrow(
+      /SIMULATOR_WARDS.*wards are topic suffixes: letters, digits, _/,
+    );
+    expect(() => parseConfig({ SIMULATOR_WARDS: ' , ' })).toThrow(
+      /SIMULATOR_WARDS: at least one ward is required/,
+    );
+  });
+
   it('names every invalid variable', () => {
     expect(() => parseConfig({ SCHEMA_REGISTRY_URL: 'not a url', SIMULATOR_PATIENTS: '0' })).toThrow(
       /SCHEMA_REGISTRY_URL.*SIMULATOR_PATIENTS|SIMULATOR_PATIENTS.*SCHEMA_REGISTRY_URL/,

@@ -9,6 +9,12 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const root = path.resolve(__dirname, '../../..');
 const variants = ['local', 'selfmanaged', 'msk'] as const;
+// The simulator's wards: the stage's default, except one stage packaged with two of them.
+const wardsByStage: Record<string, string[]> = {
+  local: ['default'],
+  selfmanaged: ['icu', 'er'],
+  msk: ['default'],
+};
 
 // Actions AWS documents with Resource '*' for a Lambda in a VPC and a Kafka ESM reaching brokers there.
 const networkInterfaceActions = new Set([
@@ -45,6 +51,7 @@ beforeAll(async () => {
       cwd: root,
       env: {
         ...process.env,
+        SIMULATOR_WARDS: stage === 'selfmanaged' ? wardsByStage[stage]?.join(',') : undefined,
         AWS_ACCESS_KEY_ID: 'dummy',
         AWS_SECRET_ACCESS_KEY: 'dummy',
         AWS_SESSION_TOKEN: '',
@@ -96,6 +103,23 @@ describe.each(variants)('serverless package --stage %s', (stage) => {
       if (stage === 'msk') expect(mapping.Properties.EventSourceArn).toMatch(/^arn:aws:kafka:/);
       else expect(mapping.Properties.SelfManagedEventSource).toBeDefined();
     }
+  });
+
+  it('sinks every ward the simulator publishes to: one event source mapping per biometrics_<ward>', () => {
+    const { template } = variant(stage);
+    const wards = wardsByStage[stage] ?? [];
+    const sinkTopics = resourcesOfType(template, 'AWS::Lambda::EventSourceMapping')
+      .filter(([logicalId]) => logicalId.startsWith('SinkPostgres'))
+      .flatMap(([, mapping]) => mapping.Properties.Topics as string[]);
+    expect(sinkTopics).toEqual(wards.map((ward) => `biometrics_${ward}`));
+    const simulate = resourcesOfType(template, 'AWS::Lambda::Function').find(([logicalId]) =>
+      logicalId.startsWith('SimulateLambdaFunction'),
+    );
+    const environment = simulate?.[1].Properties.Environment as { Variables: Record<string, unknown> };
+    expect(environment.Variables).toMatchObject({
+      SIMULATOR_WARDS: wards.join(','),
+      SIMULATOR_PATIENTS: '20',
+    });
   });
 
   it('creates a schedule rule per schedule event and a route per HTTP event', () => {
