@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import { createAvroRegistry } from '../lib/avro/registry';
 import { createReadingPublisher } from '../lib/biometrics/publisher';
-import { createSimulation, type SimulationRun } from '../lib/biometrics/simulation';
+import { createSimulation, type Simulation, type SimulationRun } from '../lib/biometrics/simulation';
 import { createPopulation } from '../lib/biometrics/simulator';
 import { loadConfig } from '../lib/config';
 import { createKafka, createProducer } from '../lib/kafka/client';
@@ -9,14 +9,25 @@ import { logger } from '../lib/logger';
 import { createSeededRandom } from '../lib/random';
 
 export type SimulateDeps = {
-  simulation: { run(now: number, ticks: number): Promise<SimulationRun> };
+  simulation: Pick<Simulation, 'catchUp'>;
   now: () => number;
   ticks: number;
 };
 
-/** Scheduled: one reading per patient per tick, SIMULATOR_TICKS ticks (one simulated second each) per call. */
+/** After an outage, at most this many runs' worth of missed seconds are published at once. */
+const CATCH_UP_RUNS = 10;
+
+/**
+ * Scheduled: one reading per patient per simulated second, SIMULATOR_TICKS seconds per call, and
+ * any seconds a failed call left unpublished.
+ */
 export const makeHandler = (deps: SimulateDeps) => async (): Promise<SimulationRun> => {
-  const run = await deps.simulation.run(deps.now(), deps.ticks);
+  const { skipped, ...run } = await deps.simulation.catchUp(
+    deps.now(),
+    deps.ticks,
+    deps.ticks * CATCH_UP_RUNS,
+  );
+  if (skipped > 0) logger.warn('biometrics not simulated: too far behind to catch up', { skipped });
   logger.info('biometrics published', { ...run });
   return run;
 };

@@ -5,6 +5,7 @@ import { BIOMETRICS_KEY_SCHEMA, BIOMETRICS_VALUE_SCHEMA } from '../../../lib/bio
 import { createSimulation } from '../../../lib/biometrics/simulation';
 import { createPopulation } from '../../../lib/biometrics/simulator';
 import { UnavailableError } from '../../../lib/errors';
+import { logger } from '../../../lib/logger';
 import { createSeededRandom } from '../../../lib/random';
 
 /** A registry that encodes as JSON behind a fake id, and records registrations. */
@@ -112,6 +113,64 @@ describe('simulate', () => {
     await expect(simulation.run(now, 1)).rejects.toBeInstanceOf(UnavailableError);
     failing = false;
     await expect(simulation.run(now + 1000, 1)).resolves.toMatchObject({ published: 1 });
+  });
+
+  it('catches up, one second apart, the seconds a failed scheduled run left unpublished', async () => {
+    const random = createSeededRandom(5);
+    let sends = 0;
+    const times: number[] = [];
+    const sender = {
+      send: async (_topic: string, messages: KafkaMessage[]) => {
+        sends += 1;
+        // The broker goes away after the first tick of the first run.
+        if (sends === 2) throw new UnavailableError('broker down');
+        for (const message of messages) times.push(decode(message.value).value.time as number);
+      },
+    };
+    const simulation = createSimulation({
+      population: createPopulation({ patients: 1, wards: ['icu'] }, random),
+      publisher: createReadingPublisher({ registry: fakeRegistry(), sender }),
+      random,
+    });
+    const handler = makeHandler({ simulation, now: () => clock, ticks: 3 });
+    let clock = now;
+    await expect(handler()).rejects.toBeInstanceOf(UnavailableError);
+    expect(times).toEqual([now - 2000]);
+    clock = now + 3000;
+    await expect(handler()).resolves.toMatchObject({ ticks: 5, published: 5 });
+    // A second call within the same second has nothing new to publish.
+    clock = now + 3500;
+    await expect(handler()).resolves.toMatchObject({ ticks: 0, published: 0 });
+    clock = now + 6000;
+    await expect(handler()).resolves.toMatchObject({ ticks: 3, published: 3 });
+    expect(times).toEqual(Array.from({ length: 9 }, (_, index) => now - 2000 + index * 1000));
+  });
+
+  it('publishes at most ten runs of missed seconds after a long outage, and says how many it skipped', async () => {
+    const random = createSeededRandom(6);
+    const sender = fakeSender();
+    const simulation = createSimulation({
+      population: createPopulation({ patients: 1, wards: ['icu'] }, random),
+      publisher: createReadingPublisher({ registry: fakeRegistry(), sender }),
+      random,
+    });
+    let clock = now;
+    const handler = makeHandler({ simulation, now: () => clock, ticks: 2 });
+    await handler();
+    clock = now + 100_000;
+    const warn = jest.spyOn(logger, 'warn');
+    try {
+      await expect(handler()).resolves.toMatchObject({ ticks: 20, published: 20 });
+      expect(warn).toHaveBeenCalledWith('biometrics not simulated: too far behind to catch up', {
+        skipped: 80,
+      });
+    } finally {
+      warn.mockRestore();
+    }
+    const times = sender.sent.flatMap(({ messages }) =>
+      messages.map((message) => decode(message.value).value.time),
+    );
+    expect(times.slice(-20)).toEqual(Array.from({ length: 20 }, (_, index) => now + 81_000 + index * 1000));
   });
 
   it('declares timestamp-millis time and snake_case fields in the value schema', () => {
