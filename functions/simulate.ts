@@ -14,19 +14,12 @@ export type SimulateDeps = {
   ticks: number;
 };
 
-/** After an outage, at most this many runs' worth of missed seconds are published at once. */
-const CATCH_UP_RUNS = 10;
-
 /**
  * Scheduled: one reading per patient per simulated second, SIMULATOR_TICKS seconds per call, and
  * any seconds a failed call left unpublished.
  */
 export const makeHandler = (deps: SimulateDeps) => async (): Promise<SimulationRun> => {
-  const { skipped, ...run } = await deps.simulation.catchUp(
-    deps.now(),
-    deps.ticks,
-    deps.ticks * CATCH_UP_RUNS,
-  );
+  const { skipped, ...run } = await deps.simulation.catchUp(deps.now(), deps.ticks);
   if (skipped > 0) logger.warn('biometrics not simulated: too far behind to catch up', { skipped });
   logger.info('biometrics published', { ...run });
   return run;

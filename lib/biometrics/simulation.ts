@@ -7,6 +7,9 @@ import {
   simulateTick,
 } from './simulator';
 
+/** After an outage, at most this many runs' worth of missed seconds are published at once. */
+const CATCH_UP_RUNS = 10;
+
 /** What one run published: readings per topic and in total. */
 export type SimulationRun = { ticks: number; published: number; topics: Record<string, number> };
 
@@ -55,7 +58,7 @@ export const createSimulation = (deps: {
     async catchUp(
       now: number,
       ticks: number,
-      maxTicks: number,
+      maxTicks = ticks * CATCH_UP_RUNS,
     ): Promise<SimulationRun & { skipped: number }> {
       simulatedUntil ??= now - ticks * 1000;
       const due = Math.max(0, Math.floor((now - simulatedUntil) / 1000));
