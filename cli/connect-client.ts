@@ -77,12 +77,13 @@ export const createConnectClient = (baseUrl: string, fetchImpl: Fetch) => {
         throw new Error(
           `Kafka Connect status of ${name} failed (${response.status}): ${await response.text()}`,
         );
-      const body = (await response.json()) as {
-        name: string;
-        connector: { state: string };
-        tasks: { id: number; state: string; trace?: string }[];
-      };
-      return { name: body.name, state: body.connector.state, tasks: body.tasks };
+      const body = (await response.json().catch(() => undefined)) as
+        | { name?: unknown; connector?: { state?: unknown }; tasks?: unknown }
+        | undefined;
+      // Another server on the port (or a proxy's error page) must not pass for a status.
+      if (typeof body?.connector?.state !== 'string' || !Array.isArray(body.tasks))
+        throw new Error(`${baseUrl} did not answer as Kafka Connect does for the status of ${name}`);
+      return { name, state: body.connector.state, tasks: body.tasks as ConnectorStatus['tasks'] };
     },
   };
 };

@@ -94,6 +94,17 @@ describe('Kafka Connect client (requests and answers, against a stub)', () => {
     });
   });
 
+  it.each([
+    ['another JSON shape', async () => [] as unknown],
+    ['a page that is not JSON', async () => Promise.reject(new SyntaxError('Unexpected token <'))],
+  ])('says so when the server answers a status with %s', async (_, json) => {
+    const fetch: Fetch = async () => ({ ok: true, status: 200, json, text: async () => '' });
+    const client = createConnectClient('http://localhost:3000', fetch);
+    await expect(client.status('biometrics-postgres')).rejects.toThrow(
+      'http://localhost:3000 did not answer as Kafka Connect does for the status of biometrics-postgres',
+    );
+  });
+
   it('reads the project connector files', () => {
     const files = readConnectorFiles([path.join(__dirname, '../../../connectors/sinks')]);
     expect(files.map((file) => file.name).sort()).toEqual([
