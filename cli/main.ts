@@ -75,6 +75,10 @@ export const buildProgram = (io: Io = defaultIo): Command => {
       'settings file written by `medstream configure`',
       process.env.MEDSTREAM_CONFIG ?? DEFAULT_SETTINGS_FILE,
     )
+    .option('-v, --verbose', "also print the libraries' logs (Kafka client retries, sink warnings)")
+    .hook('preAction', () => {
+      if (program.opts<{ verbose?: boolean }>().verbose) logger.setLogLevel('INFO');
+    })
     .showHelpAfterError()
     .configureOutput({
       writeOut: (text) => io.out(text.trimEnd()),
@@ -349,8 +353,9 @@ export const buildProgram = (io: Io = defaultIo): Command => {
 
 /** Runs the CLI; errors print one line (no stack) and exit non-zero. */
 export const main = async (argv: string[]): Promise<void> => {
-  // The CLI prints its own lines; the structured logger stays quiet unless asked.
-  if (process.env.POWERTOOLS_LOG_LEVEL === undefined) logger.setLogLevel('WARN');
+  // The CLI prints its own lines, and a failure as one line: the structured logger (a Kafka client
+  // retrying a broker that is down logs a dozen errors first) stays quiet unless asked (--verbose).
+  if (process.env.POWERTOOLS_LOG_LEVEL === undefined) logger.setLogLevel('CRITICAL');
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Io } from '../../../cli/main';
+import { logger } from '../../../lib/logger';
 import { runCli } from '../../support/cli';
 
 const run = async (
@@ -44,6 +45,20 @@ describe('medstream CLI', () => {
       patients: 5,
       wards: ['icu', 'er'],
     });
+  });
+
+  it("prints the libraries' logs only with --verbose", async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'medstream-cli-')), 'settings.json');
+    const before = logger.getLevelName();
+    try {
+      logger.setLogLevel('CRITICAL');
+      await run(['--config', file, 'configure', '--yes']);
+      expect(logger.getLevelName()).toBe('CRITICAL');
+      await run(['--verbose', '--config', file, 'configure', '--yes']);
+      expect(logger.getLevelName()).toBe('INFO');
+    } finally {
+      logger.setLogLevel(before);
+    }
   });
 
   it('rejects a bad flag value with a message', async () => {
