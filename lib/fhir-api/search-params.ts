@@ -5,6 +5,8 @@ export type SearchParamDefinition = { name: string; documentation: string; defin
   | { type: 'id' }
   | { type: 'reference'; path: string; targetTypes: readonly string[] }
   | { type: 'token'; path: string; element: 'coding' | 'identifier' }
+  // A plain `code` element: its system is implicit (the code system of its required value set).
+  | { type: 'token'; path: string; element: 'code'; system: string }
   | { type: 'date'; targets: readonly DateTarget[] }
 );
 
@@ -42,6 +44,25 @@ const code: SearchParamDefinition = {
   element: 'coding',
   definition: `${R4}/clinical-code`,
   documentation: 'A coding of the code: system|code, |code (no system) or code (any system).',
+};
+
+const category = (definition: string): SearchParamDefinition => ({
+  name: 'category',
+  type: 'token',
+  path: 'category.coding',
+  element: 'coding',
+  definition: `${R4}/${definition}`,
+  documentation: 'A coding of a category: system|code, |code (no system) or code (any system).',
+});
+
+const gender: SearchParamDefinition = {
+  name: 'gender',
+  type: 'token',
+  path: 'gender',
+  element: 'code',
+  system: 'http://hl7.org/fhir/administrative-gender',
+  definition: `${R4}/individual-gender`,
+  documentation: 'Patient.gender: male, female, other or unknown (system|code with its own system).',
 };
 
 const identifier = (definition: string): SearchParamDefinition => ({
@@ -84,6 +105,7 @@ export const SEARCH_PARAMS: Readonly<Record<string, readonly SearchParamDefiniti
   Patient: [
     id,
     identifier('Patient-identifier'),
+    gender,
     date([value('birthDate')], 'Patient.birthDate', 'individual-birthdate', 'birthdate'),
     date([value('birthDate')], 'Patient.birthDate (as birthdate)'),
   ],
@@ -100,6 +122,7 @@ export const SEARCH_PARAMS: Readonly<Record<string, readonly SearchParamDefiniti
     patient,
     subject('Observation', ['Patient', 'Group', 'Device', 'Location']),
     code,
+    category('Observation-category'),
     date(observationEffective, 'Observation.effective[x] (dateTime, Period or instant)', 'clinical-date'),
   ],
   Condition: [
@@ -108,6 +131,7 @@ export const SEARCH_PARAMS: Readonly<Record<string, readonly SearchParamDefiniti
     patient,
     subject('Condition', ['Patient', 'Group']),
     code,
+    category('Condition-category'),
     date(conditionOnset, 'Condition.onset[x] (dateTime or Period)', 'Condition-onset-date', 'onset-date'),
     date([value('recordedDate')], 'Condition.recordedDate', 'Condition-recorded-date', 'recorded-date'),
     date(

@@ -116,15 +116,21 @@ const planReference = (
   return { [definition.path]: references.length === 1 ? references[0] : { $in: references } };
 };
 
+// Matches no document: `_id` is never null.
+const NOTHING: Filter = { _id: { $in: [] } };
+
 const planToken = (definition: Extract<SearchParamDefinition, { type: 'token' }>, raw: string): Filter => {
   const [first = '', second] = splitEscaped(raw, '|', 2).map(unescapeSearchValue);
-  const field = definition.element === 'coding' ? 'code' : 'value';
-  if (second === undefined) {
-    if (first === '') throw new BadRequestError(`${definition.name} must be system|code, |code or code`);
-    return { [`${definition.path}.${field}`]: first };
-  }
-  if (first === '' && second === '')
+  if ((second === undefined && first === '') || (first === '' && second === ''))
     throw new BadRequestError(`${definition.name} must be system|code, |code or code`);
+  if (definition.element === 'code') {
+    // A code's system is implicit: `|code` (no system) or another system matches nothing.
+    if (second === undefined) return { [definition.path]: first };
+    if (first !== definition.system) return NOTHING;
+    return { [definition.path]: second === '' ? { $exists: true } : second };
+  }
+  const field = definition.element === 'coding' ? 'code' : 'value';
+  if (second === undefined) return { [`${definition.path}.${field}`]: first };
   // `|code`: a coding without a system; `system|`: any code of the system (R4 token search).
   const match: Filter = first === '' ? { system: { $exists: false } } : { system: first };
   if (second !== '') match[field] = second;

@@ -100,7 +100,7 @@ const pageForward = async (get: ReturnType<typeof serve>, url: string): Promise<
 
 describe('GET /fhir on the real store (hand-built resources)', () => {
   const alice = patient('2061-03-15', 'MRN-1');
-  const bob = patient('2070-11', 'MRN-2');
+  const bob = patient('2070-11', 'MRN-2', 'male');
   const carol = patient('2075', 'MRN-3');
   const aliceHeartRates = Array.from({ length: 30 }, (_, index) =>
     heartRate(alice, at(index + 1), 70 + index),
@@ -178,6 +178,26 @@ describe('GET /fhir on the real store (hand-built resources)', () => {
     expect(await idsFound(`/fhir/Observation?patient=${bob.id}&code=${LOINC}%7C8867-4`)).toEqual(
       idsOfAll(bobHeartRates),
     );
+  });
+
+  it('searches by category and by gender', async () => {
+    const OBSERVATION_CATEGORY = 'http://terminology.hl7.org/CodeSystem/observation-category';
+    expect(await idsFound('/fhir/Observation?category=laboratory&_count=100')).toEqual(
+      idsOfAll(aliceGlucose),
+    );
+    expect(
+      await idsFound(`/fhir/Observation?patient=${bob.id}&category=${OBSERVATION_CATEGORY}|vital-signs`),
+    ).toEqual(idsOfAll(bobHeartRates));
+    expect(await idsFound(`/fhir/Observation?category=${OBSERVATION_CATEGORY}|encounter-diagnosis`)).toEqual(
+      [],
+    );
+    expect(await idsFound('/fhir/Condition?category=encounter-diagnosis')).toEqual(idsOfAll([c1, c2, c3]));
+    expect(await idsFound('/fhir/Patient?gender=male')).toEqual([bob.id]);
+    expect(await idsFound('/fhir/Patient?gender=female')).toEqual(idsOfAll([alice, carol]));
+    expect(
+      await idsFound('/fhir/Patient?gender=http://hl7.org/fhir/administrative-gender|male,other'),
+    ).toEqual([bob.id]);
+    expect(await idsFound('/fhir/Patient?gender=|male')).toEqual([]);
   });
 
   it('searches a date range on Observation.effective', async () => {

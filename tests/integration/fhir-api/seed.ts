@@ -14,12 +14,12 @@ const META = {
   tag: [{ system: 'urn:medstream:fhir:source', code: 'it' }],
 };
 
-export const patient = (birthDate: string, mrn: string): FhirResource => ({
+export const patient = (birthDate: string, mrn: string, gender = 'female'): FhirResource => ({
   resourceType: 'Patient',
   id: randomUUID(),
   meta: META,
   identifier: [{ system: 'http://mimic.mit.edu/fhir/mimic/identifier/patient', value: mrn }],
-  gender: 'female',
+  gender,
   birthDate,
 });
 

@@ -60,9 +60,16 @@ describe('buildCapabilityStatement', () => {
       'patient:reference',
       'subject:reference',
       'code:token',
+      'category:token',
       'date:date',
     ]);
-    expect(paramsOf('Patient')).toEqual(['_id:token', 'identifier:token', 'birthdate:date', 'date:date']);
+    expect(paramsOf('Patient')).toEqual([
+      '_id:token',
+      'identifier:token',
+      'gender:token',
+      'birthdate:date',
+      'date:date',
+    ]);
     expect(paramsOf('Encounter')).toEqual([
       '_id:token',
       'identifier:token',
@@ -76,6 +83,7 @@ describe('buildCapabilityStatement', () => {
       'patient:reference',
       'subject:reference',
       'code:token',
+      'category:token',
       'onset-date:date',
       'recorded-date:date',
       'date:date',

@@ -88,6 +88,48 @@ describe('parseSearchRequest', () => {
     });
   });
 
+  it('reads category as a token on any of the categories', () => {
+    const categorised = observation({
+      category: [
+        { coding: [{ system: 'http://example.org/local', code: 'bedside' }] },
+        {
+          coding: [
+            { system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' },
+          ],
+        },
+      ],
+    });
+    expect(matches('Observation', 'category=vital-signs', categorised)).toBe(true);
+    expect(
+      matches(
+        'Observation',
+        'category=http://terminology.hl7.org/CodeSystem/observation-category|vital-signs',
+        categorised,
+      ),
+    ).toBe(true);
+    expect(matches('Observation', 'category=http://example.org/local|vital-signs', categorised)).toBe(false);
+    expect(matches('Observation', 'category=laboratory', categorised)).toBe(false);
+    expect(matches('Observation', 'category=vital-signs', observation())).toBe(false);
+    expect(plan('Condition', 'category=encounter-diagnosis').filter).toEqual({
+      'category.coding.code': 'encounter-diagnosis',
+    });
+  });
+
+  it('reads gender as a code whose system is implicit', () => {
+    const patient = { resourceType: 'Patient', id: PATIENT, gender: 'female' };
+    const system = 'http://hl7.org/fhir/administrative-gender';
+    expect(matches('Patient', 'gender=female', patient)).toBe(true);
+    expect(matches('Patient', 'gender=male,female', patient)).toBe(true);
+    expect(matches('Patient', 'gender=male', patient)).toBe(false);
+    expect(matches('Patient', `gender=${system}|female`, patient)).toBe(true);
+    expect(matches('Patient', `gender=${system}|`, patient)).toBe(true);
+    expect(matches('Patient', `gender=${system}|`, { resourceType: 'Patient', id: OTHER })).toBe(false);
+    // No system, or another one: a code of administrative-gender never matches.
+    expect(matches('Patient', 'gender=|female', patient)).toBe(false);
+    expect(matches('Patient', 'gender=http://example.org|female', patient)).toBe(false);
+    expect(() => plan('Patient', 'gender=|')).toThrow(BadRequestError);
+  });
+
   it('refuses a token with neither system nor code', () => {
     expect(() => plan('Observation', 'code=|')).toThrow(BadRequestError);
   });
