@@ -262,7 +262,7 @@ export const buildProgram = (io: Io = defaultIo): Command => {
         timeoutMs: flags.timeout * 1000,
       });
       io.out(
-        `topic ${result.topic}: produced in ${result.producedMs.toFixed(0)} ms, read back ${result.received ? `after ${result.readBackMs.toFixed(0)} ms` : 'never'}`,
+        `topic ${result.topic}: produced in ${result.producedMs.toFixed(0)} ms, ${result.received ? `read back after ${result.readBackMs.toFixed(0)} ms` : `not read back within ${flags.timeout} s`}`,
       );
       if (!result.received) process.exitCode = 1;
     });
@@ -288,12 +288,24 @@ export const buildProgram = (io: Io = defaultIo): Command => {
         keep: flags.keep === true,
         timeoutMs: flags.timeout * 1000,
       });
-      const ms = (value: number | undefined) =>
-        value === undefined ? 'never' : `after ${value.toFixed(0)} ms`;
-      io.out(
-        `topic ${result.topic}: table ${result.table} existed ${ms(result.tableMs)}, held the row ${ms(result.rowMs)}`,
+      const { topic, table, tableMs, rowMs } = result;
+      if (tableMs === undefined)
+        io.out(`topic ${topic}: table ${table} did not appear within ${flags.timeout} s`);
+      else if (rowMs === undefined)
+        io.out(
+          `topic ${topic}: table ${table} existed after ${tableMs.toFixed(0)} ms, but held no row within ${flags.timeout} s`,
+        );
+      else
+        io.out(
+          `topic ${topic}: table ${table} existed after ${tableMs.toFixed(0)} ms, held the row after ${rowMs.toFixed(0)} ms`,
+        );
+      if (rowMs !== undefined) return;
+      process.exitCode = 1;
+      io.err(
+        flags.external === true
+          ? `nothing wrote the row: with --external the sink must subscribe to ${topic} itself (topics.regex, as a Kafka Connect connector can; the local trigger reads only the topics in serverless.yml)`
+          : 'the sink did not write the row: see the errors above (--verbose shows its logs)',
       );
-      if (result.rowMs === undefined) process.exitCode = 1;
     });
 
   const connectors = program
