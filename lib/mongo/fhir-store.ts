@@ -36,9 +36,33 @@ export const FHIR_INDEXES = [
   { name: 'code', key: { 'code.coding.system': 1, 'code.coding.code': 1 } },
 ] as const;
 
-/** A Mongo client for Lambda: created once at module scope, connected on first use, failing fast. */
-export const createMongoClient = (uri: string): MongoClient =>
-  new MongoClient(uri, { serverSelectionTimeoutMS: 5_000, connectTimeoutMS: 5_000, maxPoolSize: 10 });
+/**
+ * A Mongo client for Lambda: created once at module scope, connected on first use, failing fast,
+ * and connecting again after a failed first connection. The driver (6.x) closes the topology of a
+ * connect that failed but keeps it, and connects on use only when it has none: in a container that
+ * started while MongoDB was down, every later operation would fail with "Topology is closed" until
+ * the container is recycled (a Kafka-triggered function retrying its batch never is). Dropping the
+ * closed topology, as `close()` does, lets the next operation connect afresh.
+ */
+export const createMongoClient = (uri: string): MongoClient => {
+  const client = new MongoClient(uri, {
+    serverSelectionTimeoutMS: 5_000,
+    connectTimeoutMS: 5_000,
+    maxPoolSize: 10,
+  });
+  const connect = client.connect.bind(client);
+  client.connect = async () => {
+    try {
+      return await connect();
+    } catch (error) {
+      // `topology` is the driver's own (internal) field: the one `close()` clears.
+      const internal = client as unknown as { topology?: { isConnected(): boolean } };
+      if (internal.topology?.isConnected() === false) internal.topology = undefined;
+      throw error;
+    }
+  };
+  return client;
+};
 
 const DUPLICATE_KEY = 11000;
 
