@@ -730,6 +730,17 @@ service_up() {
     return 1
   fi
   pid=$(recorded_pid "$svc" || true)
+  if [[ -n $pid && $svc != postgres ]]; then
+    # Ours but not healthy: still starting, or stopping (stopped by another hand just before this
+    # up). Wait for it to become ready or to exit; once it has exited, start a new one.
+    STEP="health check: not healthy within $(deadline_of "$svc")s"
+    deadline=$(($(now_ms) + $(deadline_of "$svc") * 1000))
+    until "${svc}_ready" || ! pid_running "$pid"; do
+      (($(now_ms) < deadline)) || return 1
+      sleep 0.2
+    done
+    pid_running "$pid" || pid=""
+  fi
   if [[ -z $pid ]]; then
     STEP=install
     "${svc}_prepare"
