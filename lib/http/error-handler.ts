@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type middy from '@middy/core';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { describeError, MedstreamError } from '../errors';
@@ -11,16 +12,9 @@ export type HttpProblem = { statusCode: number; message: string };
 /** Renders a problem as a response body: `{ message }` by default, an OperationOutcome for FHIR APIs. */
 export type ProblemRenderer = (problem: HttpProblem) => unknown;
 
-const STATUS_TEXT: Readonly<Record<number, string>> = {
-  400: 'Bad Request',
-  404: 'Not Found',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
-
 /** `{ "error": "Not Found", "message": "…" }`. */
 export const renderJsonProblem: ProblemRenderer = ({ statusCode, message }) => ({
-  error: STATUS_TEXT[statusCode] ?? (statusCode < 500 ? 'Client Error' : 'Server Error'),
+  error: STATUS_CODES[statusCode] ?? (statusCode < 500 ? 'Client Error' : 'Server Error'),
   message,
 });
 

@@ -77,7 +77,7 @@ describe('batches API', () => {
     const batches = reader({ cancel: async () => ({ outcome: 'conflict', view: view('completed') }) });
     const response = await call(batches, 'DELETE', { id: ID });
     expect(response.statusCode).toBe(409);
-    expect(response.json.message).toBe('the batch is completed');
+    expect(response.json).toEqual({ error: 'Conflict', message: 'the batch is completed' });
   });
 
   it.each([
