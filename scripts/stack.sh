@@ -705,12 +705,27 @@ deadline_of() {
   esac
 }
 
+# Installs (once) and starts service_up's service, setting its pid, started and t0.
+start_service() {
+  STEP=install
+  "${svc}_prepare"
+  t0=$(now_ms) # from here on: time to healthy, without the one-off download
+  STEP=start
+  printf '\n==== %s starting %s\n' "$(date -Is)" "$svc" >>"$log"
+  "${svc}_start"
+  started=1
+  # Just spawned by this job, so the pid is ours without asking /proc/PID/environ: a child shows
+  # MEDSTREAM_STACK_DIR there only once it has exec'd, which on a loaded machine can be after the
+  # first check below (CI saw moto and SecantusDB "exit" that way while they were starting).
+  [[ $svc == postgres ]] || pid=$(<"$RUN/$svc.pid")
+}
+
 # Brings one service up; runs as a background job, one per service, and prints one result line.
 # Install, start and init steps are plain statements so that `set -e` stops the job at the first
 # failing command (bash ignores -e inside anything called from a condition); the EXIT trap then
 # names the step and shows the log.
 service_up() {
-  local svc=$1 t0 port pid deadline log=$LOGS/$1.log
+  local svc=$1 t0 port pid deadline started log=$LOGS/$1.log
   # Globals of this background job: the EXIT trap runs after the function's locals are gone.
   SVC=$svc STEP=checking
   trap 'on_service_exit $?' EXIT
@@ -730,35 +745,20 @@ service_up() {
     return 1
   fi
   pid=$(recorded_pid "$svc" || true)
-  if [[ -n $pid && $svc != postgres ]]; then
-    # Ours but not healthy: still starting, or stopping (stopped by another hand just before this
-    # up). Wait for it to become ready or to exit; once it has exited, start a new one.
-    STEP="health check: not healthy within $(deadline_of "$svc")s"
-    deadline=$(($(now_ms) + $(deadline_of "$svc") * 1000))
-    until "${svc}_ready" || ! pid_running "$pid"; do
-      (($(now_ms) < deadline)) || return 1
-      sleep 0.2
-    done
-    pid_running "$pid" || pid=""
-  fi
-  if [[ -z $pid ]]; then
-    STEP=install
-    "${svc}_prepare"
-    t0=$(now_ms) # from here on: time to healthy, without the one-off download
-    STEP=start
-    printf '\n==== %s starting %s\n' "$(date -Is)" "$svc" >>"$log"
-    "${svc}_start"
-    # Just spawned by this job, so the pid is ours without asking /proc/PID/environ: a child shows
-    # MEDSTREAM_STACK_DIR there only once it has exec'd, which on a loaded machine can be after the
-    # first check below (CI saw moto and SecantusDB "exit" that way while they were starting).
-    [[ $svc == postgres ]] || pid=$(<"$RUN/$svc.pid")
-  fi
+  started=0
+  if [[ -z $pid ]]; then start_service; fi
   STEP="health check: not healthy within $(deadline_of "$svc")s"
   deadline=$(($(now_ms) + $(deadline_of "$svc") * 1000))
   until "${svc}_ready"; do
     if [[ $svc != postgres ]] && ! pid_running "$pid"; then
       STEP="start: the process exited"
-      return 1
+      ((started)) && return 1
+      # Ours but not healthy when this up began, and now gone: it was stopping (stopped by another
+      # hand just before), not starting. Start a new one.
+      start_service
+      STEP="health check: not healthy within $(deadline_of "$svc")s"
+      deadline=$(($(now_ms) + $(deadline_of "$svc") * 1000))
+      continue
     fi
     (($(now_ms) < deadline)) || return 1
     sleep 0.2

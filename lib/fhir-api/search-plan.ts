@@ -121,7 +121,7 @@ const NOTHING: Filter = { _id: { $in: [] } };
 
 const planToken = (definition: Extract<SearchParamDefinition, { type: 'token' }>, raw: string): Filter => {
   const [first = '', second] = splitEscaped(raw, '|', 2).map(unescapeSearchValue);
-  if ((second === undefined && first === '') || (first === '' && second === ''))
+  if (first === '' && (second ?? '') === '')
     throw new BadRequestError(`${definition.name} must be system|code, |code or code`);
   if (definition.element === 'code') {
     // A code's system is implicit: `|code` (no system) or another system matches nothing.
