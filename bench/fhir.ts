@@ -59,7 +59,15 @@ const PARTITIONS = argument('partitions', 4);
 const onlyIndex = process.argv.indexOf('--only');
 /** `--only transform|load|e2e` runs one part (for iterating); the default runs all three. */
 const ONLY = onlyIndex === -1 ? undefined : process.argv[onlyIndex + 1];
-const runs = (part: string): boolean => ONLY === undefined || ONLY === part;
+// Ctrl-C stops the end-to-end run, which then removes what it made (database, schema, topics, a few
+// hundred MB); the measures before it end on their own within seconds. A second Ctrl-C exits at once.
+let interrupted = false;
+process.on('SIGINT', () => {
+  if (interrupted) process.exit(130);
+  interrupted = true;
+  console.log('interrupted: removing what the benchmark made (Ctrl-C again to exit at once)…');
+});
+const runs = (part: string): boolean => !interrupted && (ONLY === undefined || ONLY === part);
 
 const config = loadConfig();
 const registry = loadShippedMappings();
@@ -400,6 +408,7 @@ const measureEndToEnd = async (mongo: MongoClient) => {
     let stored = 0;
     let lastReport = Date.now();
     while (Date.now() < deadline) {
+      if (interrupted) throw new Error('interrupted');
       stored = (await Promise.all(types.map((type) => db.collection(type).estimatedDocumentCount()))).reduce(
         (sum, count) => sum + count,
         0,
@@ -508,13 +517,20 @@ const main = async (): Promise<void> => {
   }
   for (const [name, figure, note] of table)
     console.log(`${name.padEnd(38)} ${figure.padStart(16)}   ${note}`);
+  if (interrupted) return;
   mkdirSync(path.join(__dirname, 'results'), { recursive: true });
   const file = ONLY === undefined ? 'fhir.json' : `fhir-only-${ONLY}.json`;
   writeFileSync(path.join(__dirname, 'results', file), `${JSON.stringify(results, null, 2)}\n`);
   console.log(`wrote bench/results/${file}`);
 };
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+main().then(
+  () => {
+    if (interrupted) process.exit(130);
+  },
+  (error: unknown) => {
+    if (interrupted) process.exit(130);
+    console.error(error);
+    process.exit(1);
+  },
+);
