@@ -5,6 +5,7 @@
 #   bash scripts/stack.sh up       start what is not already running, wait until all are healthy
 #   bash scripts/stack.sh down     stop exactly what `up` started (recorded pids, never by name)
 #   bash scripts/stack.sh status   one line per service; exit 0 only when all are healthy
+#   bash scripts/stack.sh secantusd  install SecantusDB if missing, print its server's path
 #
 # Everything comes from a package registry (Maven Central, PyPI, Debian) and is installed by this
 # script. Downloads are cached under ~/.cache/medstream (override: MEDSTREAM_CACHE), so a second
@@ -909,8 +910,15 @@ main() {
       mkdir -p "$RUN" "$LOGS"
       cmd_status
       ;;
+    secantusd)
+      # For tests that start a server of their own: installs SecantusDB when missing (also when
+      # MONGODB_URI points elsewhere) and prints the path of its server.
+      mkdir -p "$RUN" "$LOGS"
+      secantusdb_prepare >&2
+      echo "$SECANTUS_VENV/bin/secantusd-py"
+      ;;
     *)
-      echo "usage: bash scripts/stack.sh up|down|status" >&2
+      echo "usage: bash scripts/stack.sh up|down|status|secantusd" >&2
       exit 2
       ;;
   esac

@@ -1,22 +1,20 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { UnavailableError } from '../../../lib/errors';
 import type { FhirResource } from '../../../lib/fhir';
 import { createMongoClient, createMongoFhirStore } from '../../../lib/mongo/fhir-store';
 
 // A SecantusDB of its own, started only after the client failed to reach it: the stack's server
-// cannot be stopped under the other suites. The binary is the one scripts/stack.sh installed.
+// cannot be stopped under the other suites (and MONGODB_URI may point elsewhere). stack.sh installs
+// it when missing and says where it is.
 const ROOT = path.resolve(__dirname, '../../..');
-const version = /^SECANTUS_VERSION=(\S+)$/m.exec(
-  readFileSync(path.join(ROOT, 'scripts/stack.sh'), 'utf8'),
-)?.[1];
-const cache =
-  process.env.MEDSTREAM_CACHE ??
-  path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'medstream');
-const secantusd = path.join(cache, 'venvs', `secantusdb-${version}`, 'bin', 'secantusd-py');
+const secantusd = execFileSync('bash', [path.join(ROOT, 'scripts/stack.sh'), 'secantusd'], {
+  encoding: 'utf8',
+  stdio: ['ignore', 'pipe', 'inherit'],
+}).trim();
 
 const freePort = () =>
   new Promise<number>((resolve, reject) => {
