@@ -6,6 +6,7 @@ import { AssignerProtocol } from 'kafkajs';
 import { Client } from 'pg';
 import { loadConfig } from '../lib/config';
 import { createKafka } from '../lib/kafka/client';
+import { createStatusReader, type KafkaFigures } from './monitor-status';
 
 const INTERVAL_MS = 5000;
 const TOPIC_PATTERN = /^biometrics_/;
@@ -17,9 +18,7 @@ const config = loadConfig();
 const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'medstream-monitor' });
 let admin = kafka.admin();
 
-type Figures = { topics: string[]; produced: number; sunk: number; lag: number };
-
-const kafkaFigures = async (): Promise<{ topics: string[]; produced: number; lag: number }> => {
+const kafkaFigures = async (): Promise<KafkaFigures> => {
   const { groups } = await admin.listGroups();
   const ours = groups.map((group) => group.groupId).filter((groupId) => groupId.includes(GROUP_PART));
   // Only groups with members: a group nobody reads any more (a mapping since removed or renamed)
@@ -56,11 +55,17 @@ const kafkaFigures = async (): Promise<{ topics: string[]; produced: number; lag
   return { topics, produced, lag };
 };
 
-/** Rows in the tables of `topics` (the shipped sink names a table after its topic). */
+let db: Client | undefined;
+
+/** Rows in the tables of `topics` (the shipped sink names a table after its topic); one connection, kept. */
 const sunkRows = async (topics: string[]): Promise<number> => {
   if (topics.length === 0) return 0;
-  const db = new Client({ connectionString: config.DATABASE_URL });
-  await db.connect();
+  if (db === undefined) {
+    const client = new Client({ connectionString: config.DATABASE_URL });
+    client.on('error', () => undefined); // a dropped connection fails the next query, which replaces it
+    await client.connect();
+    db = client;
+  }
   try {
     let total = 0;
     for (const topic of topics) {
@@ -71,15 +76,14 @@ const sunkRows = async (topics: string[]): Promise<number> => {
       total += Number(result.rows[0]?.n ?? 0);
     }
     return total;
-  } finally {
-    await db.end();
+  } catch (error) {
+    await db.end().catch(() => undefined);
+    db = undefined;
+    throw error;
   }
 };
 
-const report = async (): Promise<Figures> => {
-  const { topics, produced, lag } = await kafkaFigures();
-  return { topics, produced, sunk: await sunkRows(topics), lag };
-};
+const report = createStatusReader({ kafkaFigures, sunkRows });
 
 const main = async (): Promise<void> => {
   // Nothing here to save: a signal ends the monitor at once, even with a call to a service hanging.

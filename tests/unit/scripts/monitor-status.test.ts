@@ -1,0 +1,39 @@
+import { createStatusReader, type KafkaFigures } from '../../../scripts/monitor-status';
+
+describe("npm start's status figures", () => {
+  const reader = (figures: KafkaFigures[], rows: number[]) => {
+    const counted: string[][] = [];
+    const read = createStatusReader({
+      kafkaFigures: async () => figures.shift() as KafkaFigures,
+      sunkRows: async (topics) => {
+        counted.push(topics);
+        return rows.shift() as number;
+      },
+    });
+    return { read, counted };
+  };
+
+  it('counts the tables again only when the topics, events or lag moved', async () => {
+    const idle = { topics: ['biometrics_default'], produced: 100, lag: 0 };
+    const { read, counted } = reader(
+      [idle, idle, { ...idle, lag: 20 }, { ...idle, produced: 120, lag: 20 }, { ...idle, produced: 120 }],
+      [100, 100, 100, 120],
+    );
+    expect(await read()).toEqual({ ...idle, sunk: 100 });
+    expect(await read()).toEqual({ ...idle, sunk: 100 });
+    expect(counted).toHaveLength(1);
+    await read();
+    await read();
+    expect(await read()).toEqual({ ...idle, produced: 120, sunk: 120 });
+    expect(counted).toHaveLength(4);
+  });
+
+  it('counts the tables of a topic it reads for the first time', async () => {
+    const one = { topics: ['biometrics_icu'], produced: 5, lag: 0 };
+    const two = { topics: ['biometrics_er', 'biometrics_icu'], produced: 5, lag: 0 };
+    const { read, counted } = reader([one, two], [5, 5]);
+    await read();
+    await read();
+    expect(counted).toEqual([['biometrics_icu'], ['biometrics_er', 'biometrics_icu']]);
+  });
+});
