@@ -18,6 +18,16 @@ const config = loadConfig();
 const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'medstream-monitor' });
 let admin = kafka.admin();
 
+/** The topics a group member subscribes to; none while it joins (its metadata is still empty). */
+const topicsOf = (memberMetadata: Buffer): string[] => {
+  if (memberMetadata.length === 0) return [];
+  try {
+    return AssignerProtocol.MemberMetadata.decode(memberMetadata)?.topics ?? [];
+  } catch {
+    return [];
+  }
+};
+
 const kafkaFigures = async (): Promise<KafkaFigures> => {
   const { groups } = await admin.listGroups();
   const ours = groups.map((group) => group.groupId).filter((groupId) => groupId.includes(GROUP_PART));
@@ -31,8 +41,7 @@ const kafkaFigures = async (): Promise<KafkaFigures> => {
   const read = new Set<string>();
   for (const group of live)
     for (const member of group.members)
-      for (const topic of AssignerProtocol.MemberMetadata.decode(member.memberMetadata)?.topics ?? [])
-        if (TOPIC_PATTERN.test(topic)) read.add(topic);
+      for (const topic of topicsOf(member.memberMetadata)) if (TOPIC_PATTERN.test(topic)) read.add(topic);
   const topics = [...read].sort();
   let produced = 0;
   const highWater = new Map<string, number>();
