@@ -37,23 +37,22 @@ const subject = (resourceType: string, targetTypes: readonly string[]): SearchPa
   documentation: `The subject: <Type>/<id> (${targetTypes.join(', ')}) or <id>.`,
 });
 
-const code: SearchParamDefinition = {
-  name: 'code',
+/** A token on a CodeableConcept's codings (`<element>.coding`), named after the element. */
+const codingToken = (
+  element: 'code' | 'category',
+  definition: string,
+  what: string,
+): SearchParamDefinition => ({
+  name: element,
   type: 'token',
-  path: 'code.coding',
-  element: 'coding',
-  definition: `${R4}/clinical-code`,
-  documentation: 'A coding of the code: system|code, |code (no system) or code (any system).',
-};
-
-const category = (definition: string): SearchParamDefinition => ({
-  name: 'category',
-  type: 'token',
-  path: 'category.coding',
+  path: `${element}.coding`,
   element: 'coding',
   definition: `${R4}/${definition}`,
-  documentation: 'A coding of a category: system|code, |code (no system) or code (any system).',
+  documentation: `A coding of ${what}: system|code, |code (no system) or code (any system).`,
 });
+
+const code = codingToken('code', 'clinical-code', 'the code');
+const category = (definition: string) => codingToken('category', definition, 'a category');
 
 const gender: SearchParamDefinition = {
   name: 'gender',
