@@ -129,8 +129,11 @@ it("reports Connect's own reason for a connector class the worker lacks, applies
     `${accepted.name}: created`,
   ]);
   expect(run.exitCode).toBe(1);
-  expect((await connectGet(`/connectors/${refused.name}/config`)).status).toBe(404);
   // Right after a create the worker may still be rebalancing (it answers 409 or 500 meanwhile).
+  await pollUntil(`${refused.name} unknown to the worker`, async () => {
+    expect((await connectGet(`/connectors/${refused.name}/config`)).status).toBe(404);
+    return true;
+  });
   await configOnceItIs(accepted.name, { ...accepted.config, name: accepted.name });
 });
 
