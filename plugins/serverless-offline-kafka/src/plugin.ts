@@ -135,14 +135,34 @@ export const tuningOf = (custom: PluginOptions): Partial<EngineTuning> => {
   return tuning;
 };
 
-/** One summary line for all mappings: what `npm start` shows every few seconds. */
-export const summarize = (stats: TriggerStats[]): string =>
-  stats
-    .map(
-      (item) =>
-        `${item.functionKey}<-${item.topic} [${item.state}] delivered=${item.delivered} invocations=${item.invocations} failed=${item.failedInvocations} filtered=${item.filtered} on-failure=${item.sentToDestination} dropped=${item.discarded} lag=${item.lag}`,
-    )
-    .join(' | ');
+const describe = (item: TriggerStats): string =>
+  `${item.functionKey}<-${item.topic} [${item.state}] delivered=${item.delivered} invocations=${item.invocations} failed=${item.failedInvocations} filtered=${item.filtered} on-failure=${item.sentToDestination} dropped=${item.discarded} lag=${item.lag}`;
+
+/** A mapping that has had nothing to do yet, and is not in trouble: counted, not listed. */
+const isQuiet = (item: TriggerStats): boolean =>
+  (item.state === 'running' || item.state === 'waiting-for-topic') &&
+  item.delivered === 0 &&
+  item.invocations === 0 &&
+  item.failedInvocations === 0 &&
+  item.filtered === 0 &&
+  item.sentToDestination === 0 &&
+  item.discarded === 0 &&
+  item.lag === 0;
+
+/**
+ * One summary line for all mappings: what `npm start` shows every few seconds. Mappings that
+ * delivered, lag, fail or stopped are listed; the quiet rest (a dozen on a fresh start) is counted.
+ */
+export const summarize = (stats: TriggerStats[]): string => {
+  const listed = stats.filter((item) => !isQuiet(item)).map(describe);
+  const quiet = stats.filter(isQuiet);
+  if (quiet.length > 0) {
+    const waiting = quiet.filter((item) => item.state === 'waiting-for-topic').length;
+    const idle = `${listed.length > 0 ? 'and ' : ''}${quiet.length} idle (nothing delivered, no lag`;
+    listed.push(`${idle}${waiting > 0 ? `; ${waiting} waiting for their topic` : ''})`);
+  }
+  return listed.join(' | ');
+};
 
 /**
  * The summary line to print for the mappings' stats, or undefined when it says what the last one

@@ -167,6 +167,32 @@ describe('serverless plugin', () => {
     );
   });
 
+  it('counts the mappings that have had nothing to do instead of listing them', () => {
+    const quiet = (topic: string, state: TriggerStats['state']): TriggerStats => ({
+      ...sinkStats,
+      topic,
+      state,
+      delivered: 0,
+      invocations: 0,
+      failedInvocations: 0,
+      filtered: 0,
+      lag: 0,
+    });
+    const line = summarize([
+      quiet('a', 'running'),
+      sinkStats,
+      quiet('b', 'waiting-for-topic'),
+      quiet('c', 'running'),
+    ]);
+    expect(line).toBe(
+      `${summarize([sinkStats])} | and 3 idle (nothing delivered, no lag; 1 waiting for their topic)`,
+    );
+    expect(summarize([quiet('a', 'running')])).toBe('1 idle (nothing delivered, no lag)');
+    // Lag, a stop or a crash is news even before the first delivery.
+    expect(summarize([{ ...quiet('a', 'running'), lag: 3 }])).toContain('sink<-a [running]');
+    expect(summarize([quiet('a', 'crashed')])).toContain('sink<-a [crashed]');
+  });
+
   it('hooks serverless-offline start and end', () => {
     const Plugin = createPlugin(async () => {
       throw new Error('not loaded in a unit test');
