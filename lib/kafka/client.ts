@@ -2,7 +2,7 @@ import { type IHeaders, Kafka, logLevel, Partitioners, type Producer } from 'kaf
 import { UnavailableError } from '../errors';
 import { logger } from '../logger';
 import type { KafkaEventRecord } from './event';
-import { isKafkaError } from './logs';
+import { kafkajsLogCreator } from './logs';
 import type { DeadLetterSink } from './records';
 
 export type KafkaSettings = { brokers: string[]; clientId: string };
@@ -25,13 +25,7 @@ export const createKafka = (settings: KafkaSettings): Kafka =>
     clientId: settings.clientId,
     brokers: settings.brokers,
     logLevel: logLevel.WARN,
-    logCreator:
-      () =>
-      ({ level, log }) => {
-        const { message, ...extra } = log;
-        if (isKafkaError(level, message)) logger.error(`kafkajs: ${message}`, { extra });
-        else logger.warn(`kafkajs: ${message}`, { extra });
-      },
+    logCreator: kafkajsLogCreator((severity, message, extra) => logger[severity](message, { extra })),
   });
 
 /**

@@ -1,4 +1,4 @@
-import { logLevel } from 'kafkajs';
+import { type logCreator, logLevel } from 'kafkajs';
 
 /**
  * Whether a kafkajs log line is an error of ours to report. kafkajs logs every broker response that
@@ -8,3 +8,54 @@ import { logLevel } from 'kafkajs';
  */
 export const isKafkaError = (level: logLevel, message: string): boolean =>
   level <= logLevel.ERROR && !message.startsWith('Response ');
+
+export type RepeatVerdict = { write: false } | { write: true; heldBack: number };
+
+/**
+ * While a broker is down, kafkajs logs every failed connection attempt of every retry of every
+ * client: a dozen long lines a second under `npm start`, where nothing else can be read. A message
+ * written within the last `windowMs` is held back and counted; the first one written after the
+ * window says how many were held back since (`heldBack`). One filter is shared by the clients of a
+ * process, so the same broker error from many consumers is one line.
+ */
+export const createRepeatFilter = (
+  options: { windowMs?: number; now?: () => number } = {},
+): ((message: string) => RepeatVerdict) => {
+  const windowMs = options.windowMs ?? 30_000;
+  const now = options.now ?? Date.now;
+  const written = new Map<string, { at: number; heldBack: number }>();
+  return (message) => {
+    const at = now();
+    const last = written.get(message);
+    if (last && at - last.at < windowMs) {
+      last.heldBack += 1;
+      return { write: false };
+    }
+    written.set(message, { at, heldBack: 0 });
+    if (written.size > 1000) {
+      // Messages carry ids now and then (a member id, a request): keep the map small.
+      for (const [key, entry] of written) if (at - entry.at >= windowMs) written.delete(key);
+    }
+    return { write: true, heldBack: last?.heldBack ?? 0 };
+  };
+};
+
+const processFilter = createRepeatFilter();
+
+/**
+ * kafkajs' logCreator for a client whose lines go to `report`: errors of ours as errors, the rest
+ * as warnings, repeats held back by the process-wide filter above.
+ */
+export const kafkajsLogCreator =
+  (
+    report: (severity: 'error' | 'warn', message: string, extra: Record<string, unknown>) => void,
+    filter: (message: string) => RepeatVerdict = processFilter,
+  ): logCreator =>
+  () =>
+  ({ level, log }) => {
+    const { message, ...extra } = log;
+    const verdict = filter(message);
+    if (!verdict.write) return;
+    const details = verdict.heldBack > 0 ? { ...extra, heldBack: verdict.heldBack } : extra;
+    report(isKafkaError(level, message) ? 'error' : 'warn', `kafkajs: ${message}`, details);
+  };

@@ -11,7 +11,7 @@ import {
 } from 'kafkajs';
 import { MedstreamError } from '../../../lib/errors';
 import type { KafkaEvent, KafkaEventRecord } from '../../../lib/kafka/event';
-import { isKafkaError } from '../../../lib/kafka/logs';
+import { createRepeatFilter, kafkajsLogCreator } from '../../../lib/kafka/logs';
 import { defaultTuning, type EngineTuning, type EventSourceConfig } from './config';
 import { filterViewOf, type RawRecord, type RecordOrigin, toEventRecord } from './event';
 import { buildFailureMessages, chunkBySize } from './failure';
@@ -86,6 +86,9 @@ export class FunctionTimeoutError extends MedstreamError {
     super(`function ${functionKey} timed out after ${timeoutMs} ms`, { retryable: true });
   }
 }
+
+/** Crashes of every mapping's consumer in this process, the same error written once per window. */
+const crashReports = createRepeatFilter();
 
 const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -168,13 +171,7 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
     clientId: options.clientId ?? `serverless-offline-kafka-${config.functionKey}`,
     brokers: config.brokers,
     logLevel: logLevel.WARN,
-    logCreator:
-      () =>
-      ({ level, log: entry }) => {
-        const { message, ...extra } = entry;
-        if (isKafkaError(level, message)) log.error(`kafkajs: ${message}`, extra);
-        else log.warn(`kafkajs: ${message}`, extra);
-      },
+    logCreator: kafkajsLogCreator((severity, message, extra) => log[severity](message, extra)),
   });
   let admin: Admin | undefined;
   let consumer: Consumer | undefined;
@@ -631,11 +628,18 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
       stats.fetchingSince ??= new Date().toISOString();
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      log.error('consumer crashed', {
-        function: config.functionKey,
-        error: String(payload.error),
-        restart: payload.restart,
-      });
+      const error = String(payload.error);
+      // Every mapping's consumer crashes alike while the broker is down: one line per window.
+      const verdict = crashReports(error);
+      if (verdict.write) {
+        log.error('consumer crashed', {
+          function: config.functionKey,
+          topic: config.topic,
+          error,
+          restart: payload.restart,
+          ...(verdict.heldBack > 0 ? { heldBack: verdict.heldBack } : {}),
+        });
+      }
       // kafkajs restarts it itself when it says so; otherwise this mapping does.
       if (payload.restart || stopping) return;
       stats.state = 'crashed';
