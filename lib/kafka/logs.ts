@@ -16,7 +16,8 @@ export type RepeatVerdict = { write: false } | { write: true; heldBack: number }
  * client: a dozen long lines a second under `npm start`, where nothing else can be read. A message
  * written within the last `windowMs` is held back and counted; the first one written after the
  * window says how many were held back since (`heldBack`). One filter is shared by the clients of a
- * process, so the same broker error from many consumers is one line.
+ * process, so the same broker error from many consumers is one line. Numbers do not tell messages
+ * apart (a retry's delay, an attempt count).
  */
 export const createRepeatFilter = (
   options: { windowMs?: number; now?: () => number } = {},
@@ -24,8 +25,10 @@ export const createRepeatFilter = (
   const windowMs = options.windowMs ?? 30_000;
   const now = options.now ?? Date.now;
   const written = new Map<string, { at: number; heldBack: number }>();
-  return (message) => {
+  return (text) => {
     const at = now();
+    // "Restarting the consumer in 9176ms", "… in 13192ms": the same message.
+    const message = text.replace(/\d+/g, '#');
     const last = written.get(message);
     if (last && at - last.at < windowMs) {
       last.heldBack += 1;
