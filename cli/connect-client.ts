@@ -36,6 +36,26 @@ export const readConnectorFiles = (paths: readonly string[]): ConnectorFile[] =>
       return { file, name, config: { ...config, name } };
     });
 
+const MISSING_CLASS = /^Failed to find any class that implements Connector and which name matches ([^\s,]+)/;
+
+/**
+ * What Kafka Connect said, readably: the `message` of its JSON error rather than the whole body, and
+ * for an unknown connector class (a wall of Java `PluginDesc{…}`) the class and the installed ones.
+ */
+export const connectErrorText = (body: string): string => {
+  let message: unknown;
+  try {
+    message = (JSON.parse(body) as { message?: unknown }).message;
+  } catch {
+    return body;
+  }
+  if (typeof message !== 'string') return body;
+  const missing = MISSING_CLASS.exec(message);
+  if (!missing) return message;
+  const installed = [...message.matchAll(/klass=class ([^\s,}]+)/g)].map((match) => match[1]);
+  return `the worker has no connector class ${missing[1]} (its plugins: ${installed.join(', ') || 'none'})`;
+};
+
 export type ConnectorStatus = {
   name: string;
   state: string;
@@ -64,7 +84,7 @@ export const createConnectClient = (baseUrl: string, fetchImpl: Fetch) => {
       });
       if (!response.ok)
         throw new Error(
-          `Kafka Connect refused ${connector.name} (${response.status}): ${await response.text()}`,
+          `Kafka Connect refused ${connector.name} (${response.status}): ${connectErrorText(await response.text())}`,
         );
       return response.status === 201 ? 'created' : 'updated';
     },
@@ -75,7 +95,7 @@ export const createConnectClient = (baseUrl: string, fetchImpl: Fetch) => {
       if (response.status === 404) return undefined;
       if (!response.ok)
         throw new Error(
-          `Kafka Connect status of ${name} failed (${response.status}): ${await response.text()}`,
+          `Kafka Connect status of ${name} failed (${response.status}): ${connectErrorText(await response.text())}`,
         );
       const body = (await response.json().catch(() => undefined)) as
         | { name?: unknown; connector?: { state?: unknown }; tasks?: unknown }

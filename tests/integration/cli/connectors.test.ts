@@ -123,7 +123,7 @@ it("reports Connect's own reason for a connector class the worker lacks, applies
   expect(run.lines).toEqual([
     expect.stringMatching(
       new RegExp(
-        `^${refused.name}: Kafka Connect refused ${refused.name} \\(\\d+\\): .*Failed to find any class that implements Connector and which name matches io\\.example\\.NoSuchSinkConnector`,
+        `^${refused.name}: Kafka Connect refused ${refused.name} \\(\\d+\\): the worker has no connector class io\\.example\\.NoSuchSinkConnector \\(its plugins: .*org\\.apache\\.kafka\\.connect\\.file\\.FileStreamSinkConnector.*\\)$`,
       ),
     ),
     `${accepted.name}: created`,

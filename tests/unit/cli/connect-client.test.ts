@@ -1,7 +1,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createConnectClient, type Fetch, readConnectorFiles } from '../../../cli/connect-client';
+import {
+  connectErrorText,
+  createConnectClient,
+  type Fetch,
+  readConnectorFiles,
+} from '../../../cli/connect-client';
 
 type Call = { url: string; method: string; body?: unknown };
 
@@ -103,6 +108,29 @@ describe('Kafka Connect client (requests and answers, against a stub)', () => {
     await expect(client.status('biometrics-postgres')).rejects.toThrow(
       'http://localhost:3000 did not answer as Kafka Connect does for the status of biometrics-postgres',
     );
+  });
+
+  it("says which connector class the worker lacks, not Connect's whole plugin dump", async () => {
+    // Kafka Connect 3.9's answer to a PUT naming a class it has no plugin for (abridged to two).
+    const message =
+      "Failed to find any class that implements Connector and which name matches io.confluent.connect.jdbc.JdbcSinkConnector, available connectors are: PluginDesc{klass=class io.debezium.connector.jdbc.JdbcSinkConnector, name='io.debezium.connector.jdbc.JdbcSinkConnector', version='3.1.2.Final', type=sink, location='file:/x/'}, PluginDesc{klass=class org.apache.kafka.connect.file.FileStreamSinkConnector, name='org.apache.kafka.connect.file.FileStreamSinkConnector', version='3.9.2', type=sink, location='classpath'}";
+    const body = JSON.stringify({ error_code: 500, message });
+    const fetch: Fetch = async () => ({
+      ok: false,
+      status: 500,
+      json: async () => JSON.parse(body),
+      text: async () => body,
+    });
+    const client = createConnectClient('http://localhost:8083', fetch);
+    await expect(client.apply({ file: 'f.json', name: 'sink', config: {} })).rejects.toThrow(
+      'Kafka Connect refused sink (500): the worker has no connector class io.confluent.connect.jdbc.JdbcSinkConnector (its plugins: io.debezium.connector.jdbc.JdbcSinkConnector, org.apache.kafka.connect.file.FileStreamSinkConnector)',
+    );
+    // Other errors: Connect's message; a body that is not Connect's JSON: as it came.
+    expect(connectErrorText('{"error_code":400,"message":"Connector configuration is invalid"}')).toBe(
+      'Connector configuration is invalid',
+    );
+    expect(connectErrorText('<html>Bad Gateway</html>')).toBe('<html>Bad Gateway</html>');
+    expect(connectErrorText('{"error":"x"}')).toBe('{"error":"x"}');
   });
 
   it('reads the project connector files', () => {
