@@ -1,5 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
 import { Client } from 'pg';
@@ -25,6 +26,9 @@ const clinicalName = `clinical_skeleton_${suffix}`;
 const fhirDatabase = `medstream_skeleton_${suffix}`;
 const clinicalUrl = new URL(config.CLINICAL_DATABASE_URL);
 clinicalUrl.pathname = `/${clinicalName}`;
+// serverless-esbuild's build folder of its own: ending this run must not remove a running
+// `npm start`'s handlers (serverless.yml, outputWorkFolder).
+const esbuildFolder = `.esbuild-skeleton-${suffix}`;
 let offline: ChildProcess | undefined;
 let output = '';
 const db = new Client({ connectionString: config.DATABASE_URL });
@@ -88,6 +92,7 @@ beforeAll(async () => {
       cwd: root,
       env: {
         ...process.env,
+        MEDSTREAM_ESBUILD_FOLDER: esbuildFolder,
         SIMULATOR_TICKS: '1',
         CLINICAL_DATABASE_URL: clinicalUrl.toString(),
         MONGODB_DATABASE: fhirDatabase,
@@ -118,6 +123,7 @@ afterAll(async () => {
     await exited;
     clearTimeout(timer);
   }
+  rmSync(path.join(root, esbuildFolder), { recursive: true, force: true });
   await db.query(`DROP DATABASE IF EXISTS "${clinicalName}" WITH (FORCE)`);
   await db.end();
   const mongo = await MongoClient.connect(config.MONGODB_URI);

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -34,6 +35,11 @@ type Packaged = { template: Template; functions: Record<string, FunctionState>; 
 
 const packaged = new Map<string, Packaged>();
 let workdir = '';
+const esbuildFolder = `.esbuild-package-${process.pid}`;
+// A file in the default build folder, as a running `npm start` has its handlers there.
+const defaultFolder = path.join(root, '.esbuild');
+const marker = path.join(defaultFolder, `package-test-${process.pid}`);
+let createdDefaultFolder = false;
 
 const resourcesOfType = (template: Template, type: string): [string, Resource][] =>
   Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
@@ -45,12 +51,17 @@ const eventsOfKind = (functions: Record<string, FunctionState>, kinds: string[])
 
 beforeAll(async () => {
   workdir = await mkdtemp(path.join(tmpdir(), 'medstream-package-'));
+  createdDefaultFolder = !existsSync(defaultFolder);
+  await mkdir(defaultFolder, { recursive: true });
+  await writeFile(marker, '');
   for (const stage of variants) {
     const out = path.join(workdir, stage);
     await run('npx', ['sls', 'package', '--stage', stage, '--package', out], {
       cwd: root,
       env: {
         ...process.env,
+        // Its own build folder: the default one may be a running `npm start`'s.
+        MEDSTREAM_ESBUILD_FOLDER: esbuildFolder,
         SIMULATOR_WARDS: stage === 'selfmanaged' ? wardsByStage[stage]?.join(',') : undefined,
         AWS_ACCESS_KEY_ID: 'dummy',
         AWS_SECRET_ACCESS_KEY: 'dummy',
@@ -69,6 +80,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (workdir) await rm(workdir, { recursive: true, force: true });
+  await rm(path.join(root, esbuildFolder), { recursive: true, force: true });
+  await rm(marker, { force: true });
+  if (createdDefaultFolder) await rmdir(defaultFolder).catch(() => undefined);
 });
 
 const variant = (stage: string): Packaged => {
@@ -76,6 +90,11 @@ const variant = (stage: string): Packaged => {
   if (result === undefined) throw new Error(`stage ${stage} was not packaged`);
   return result;
 };
+
+it("packages in a build folder of its own, leaving a running `npm start`'s alone", () => {
+  expect(existsSync(marker)).toBe(true);
+  expect(existsSync(path.join(root, esbuildFolder))).toBe(false);
+});
 
 describe.each(variants)('serverless package --stage %s', (stage) => {
   it('creates one event source mapping per Kafka event, with the error-handling controls', () => {
