@@ -6,6 +6,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# A second `npm start` would get as far as serverless offline before failing on its ports (after the
+# stack, the seeding, and with its S3 poller already started): say so first. The ports are
+# serverless.yml's custom.serverless-offline httpPort and lambdaPort.
+for port in 3000 3002; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    holder=$(ss -ltnpH "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | head -1 || true)
+    echo "npm start: port $port is in use${holder:+ (process ${holder#pid=})}: is npm start already running? Stop it first (Ctrl-C in its terminal)." >&2
+    exit 1
+  fi
+done
+
 bash scripts/ensure-deps.sh
 bash scripts/stack.sh up
 # The local stack's clinical database starts empty: seed it once, so the clinical sources have rows
