@@ -23,12 +23,14 @@ export const createSinkHandler = (deps: SinkHandlerDeps) => {
   const sink = createPostgresSink(deps.connector, { tables: deps.tables, writer: deps.writer });
   return async (event: KafkaEvent): Promise<KafkaBatchResponse> => {
     const { records, failures } = await decodeKafkaEvent(event, deps.decoders);
+    // The event's records: those that decoded, and those that did not (already failures).
+    const received = records.length + failures.length;
     try {
       const result = await sink.sinkRecords(records);
       failures.push(...toRecordFailures(result.failures));
       logger.info('sink batch written', {
         connector: deps.connector.name,
-        records: records.length,
+        records: received,
         written: result.written,
         deleted: result.deleted,
         skipped: result.skipped,

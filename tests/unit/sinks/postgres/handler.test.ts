@@ -1,6 +1,7 @@
-import { UnavailableError } from '../../../../lib/errors';
+import { ParseError, UnavailableError } from '../../../../lib/errors';
 import type { KafkaEvent } from '../../../../lib/kafka/event';
 import { jsonDecoder } from '../../../../lib/kafka/records';
+import { logger } from '../../../../lib/logger';
 import { parseSinkConnectorConfig } from '../../../../lib/sinks/postgres/config';
 import { createSinkHandler } from '../../../../lib/sinks/postgres/handler';
 
@@ -31,7 +32,15 @@ const build = (writer: { fail?: Error }) => {
       'connector.class': 'io.confluent.connect.jdbc.JdbcSinkConnector',
       topics: topic,
     }),
-    decoders: { value: async (bytes) => ({ ...(await jsonDecoder(bytes)), schema: VALUE }) },
+    decoders: {
+      value: async (bytes) => {
+        const decoded = await jsonDecoder(bytes);
+        // hr 0 stands for bytes that are not Avro at all.
+        if ((decoded.value as { hr?: number }).hr === 0)
+          throw new ParseError('value is not in the Confluent wire format');
+        return { ...decoded, schema: VALUE };
+      },
+    },
     tables: { ensureTable: async () => undefined, forget: () => undefined },
     writer: {
       writeChunks: async () => {
@@ -56,6 +65,21 @@ describe('createSinkHandler', () => {
     await expect(handler(event([80, null, 81]))).resolves.toEqual({ batchItemFailures: [] });
     expect(letters.map((letter) => letter.offset)).toEqual([1]);
     expect(letters[0]?.message).toContain("'delete.enabled=false'");
+  });
+
+  it("logs the event's records, those that did not decode included, beside what became of them", async () => {
+    const info = jest.spyOn(logger, 'info').mockImplementation(() => undefined);
+    try {
+      const { handler, letters } = build({});
+      await handler(event([0, 0, null, 81]));
+      expect(letters.map((letter) => letter.offset)).toEqual([0, 1, 2]);
+      expect(info).toHaveBeenCalledWith(
+        'sink batch written',
+        expect.objectContaining({ records: 4, failed: 3 }),
+      );
+    } finally {
+      info.mockRestore();
+    }
   });
 
   it('reports every record for retry when the database is unavailable', async () => {
