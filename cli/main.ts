@@ -85,7 +85,12 @@ export const buildProgram = (io: Io = defaultIo): Command => {
       writeErr: (text) => io.err(text.trimEnd()),
     });
 
-  const settingsOf = () => readSettings(program.opts<{ config: string }>().config);
+  // A file named by --config or MEDSTREAM_CONFIG must exist (but for `configure`, which writes it).
+  const settingsOf = () =>
+    readSettings(program.opts<{ config: string }>().config, {
+      required:
+        program.getOptionValueSource('config') === 'cli' || process.env.MEDSTREAM_CONFIG !== undefined,
+    });
   const configOf = () => toConfig(settingsOf(), process.env);
   const connectClientOf = (url: string | undefined) =>
     createConnectClient(url ?? connectUrlOf(process.env, settingsOf()), io.fetch);

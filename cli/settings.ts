@@ -45,9 +45,17 @@ const validated = <T>(file: string, schema: z.ZodType<T>, data: unknown): T => {
   );
 };
 
-/** Reads the settings file (defaults for what it lacks); a malformed file fails with the reason. */
-export const readSettings = (file: string): Settings => {
-  if (!existsSync(file)) return DEFAULT_SETTINGS;
+/**
+ * Reads the settings file (defaults for what it lacks); a malformed file fails with the reason. A
+ * missing file means the defaults, unless the user named it (`required`): a typo in `--config` must
+ * not quietly run against the local stack.
+ */
+export const readSettings = (file: string, options: { required?: boolean } = {}): Settings => {
+  if (!existsSync(file)) {
+    if (options.required)
+      throw new Error(`${file}: no such settings file (\`medstream --config ${file} configure\` writes it)`);
+    return DEFAULT_SETTINGS;
+  }
   let data: unknown;
   try {
     data = JSON.parse(readFileSync(file, 'utf8'));

@@ -18,13 +18,16 @@ import { pollUntil } from '../../support/poll';
 const config = loadConfig();
 const connectUrl = connectUrlOf(process.env);
 const dir = mkdtempSync(path.join(tmpdir(), 'medstream-commands-'));
+// An empty settings file: the defaults and the environment, not a developer's .medstream.json.
+const settingsFile = path.join(dir, 'settings.json');
+writeFileSync(settingsFile, '{}');
 const kafka = new Kafka({ brokers: config.KAFKA_BROKERS, logLevel: logLevel.NOTHING });
 const admin = kafka.admin();
 const db = new Client({ connectionString: config.DATABASE_URL });
 const cleanups: (() => Promise<unknown>)[] = [];
 
 const cli = (...args: string[]) =>
-  runCli(['--config', path.join(dir, 'none.json'), ...args], (url, init) => fetch(url, init));
+  runCli(['--config', settingsFile, ...args], (url, init) => fetch(url, init));
 
 /**
  * The probes' tables (biometrics_clitest_*): the Kafka Connect sink below may make one for a topic

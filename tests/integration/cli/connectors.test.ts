@@ -16,11 +16,14 @@ const connectUrl = connectUrlOf(process.env);
 const config = loadConfig();
 const kafka = new Kafka({ brokers: config.KAFKA_BROKERS, logLevel: logLevel.NOTHING });
 const dir = mkdtempSync(path.join(tmpdir(), 'medstream-connectors-'));
+// An empty settings file: the defaults and the environment, not a developer's .medstream.json.
+const settingsFile = path.join(dir, 'settings.json');
+writeFileSync(settingsFile, '{}');
 const created: string[] = [];
 
-/** The CLI with real HTTP, and a settings file that does not exist (defaults and environment). */
+/** The CLI with real HTTP and the empty settings file. */
 const cli = (...args: string[]) =>
-  runCli(['--config', path.join(dir, 'none.json'), ...args], (url, init) => fetch(url, init));
+  runCli(['--config', settingsFile, ...args], (url, init) => fetch(url, init));
 
 /** A connector file of a FileStream sink from a fresh topic into a fresh file. */
 const fileSinkConnector = (overrides: Record<string, string> = {}) => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Io } from '../../../cli/main';
@@ -45,6 +45,16 @@ describe('medstream CLI', () => {
       patients: 5,
       wards: ['icu', 'er'],
     });
+  });
+
+  it('fails when the settings file --config names does not exist, which configure then writes', async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'medstream-cli-')), 'typo.json');
+    // The error the binary prints as one line (`medstream: …`, exit 1).
+    await expect(
+      runCli(['--config', file, 'connectors', 'status'], async () => Promise.reject(new Error('no network'))),
+    ).rejects.toThrow(`${file}: no such settings file (\`medstream --config ${file} configure\` writes it)`);
+    await run(['--config', file, 'configure', '--yes']);
+    expect(existsSync(file)).toBe(true);
   });
 
   it("prints the libraries' logs only with --verbose", async () => {

@@ -17,6 +17,15 @@ describe('CLI settings', () => {
     expect(readSettings(tempFile())).toEqual(DEFAULT_SETTINGS);
   });
 
+  it('fails on a missing file the user named, saying how to write it', () => {
+    const file = tempFile();
+    expect(() => readSettings(file, { required: true })).toThrow(
+      `${file}: no such settings file (\`medstream --config ${file} configure\` writes it)`,
+    );
+    writeFileSync(file, '{}');
+    expect(readSettings(file, { required: true })).toEqual(DEFAULT_SETTINGS);
+  });
+
   it('writes the file readable by its owner only and reads it back', () => {
     const file = tempFile();
     writeSettings(file, { ...DEFAULT_SETTINGS, patients: 50, wards: ['icu', 'cardio'] });
