@@ -72,7 +72,7 @@ export const buildProgram = (io: Io = defaultIo): Command => {
     )
     .option(
       '-c, --config <file>',
-      'settings file written by `medstream configure`',
+      'settings file written by `medstream configure` (one named here must exist, but for configure)',
       process.env.MEDSTREAM_CONFIG ?? DEFAULT_SETTINGS_FILE,
     )
     .option('-v, --verbose', "also print the libraries' logs (Kafka client retries, sink warnings)")
