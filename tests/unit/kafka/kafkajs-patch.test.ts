@@ -1,4 +1,5 @@
-// patches/kafkajs+2.2.4.patch: record offsets and timestamps in numbers rather than BigInt Longs.
+// patches/kafkajs+2.2.4.patch: record offsets and timestamps in numbers rather than BigInt Longs,
+// and no timer per connection while no request waits.
 // Batches are built with kafkajs' own encoders and decoded by its (patched) decoder; the expected
 // values are worked out here with BigInt, independently of either.
 import { createRequire } from 'node:module';
@@ -194,5 +195,63 @@ describe('kafkajs Batch (patched)', () => {
     } finally {
       fromString.mockRestore();
     }
+  });
+});
+
+describe('kafkajs RequestQueue (patched)', () => {
+  const RequestQueue = internal('network/requestQueue');
+  const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+  let correlationId = 0;
+  const queueOf = () =>
+    new RequestQueue({
+      maxInFlightRequests: 1,
+      requestTimeout: 30_000,
+      enforceRequestTimeout: false,
+      logger: quiet,
+    });
+  /** A request kafkajs would send on the socket: here sending records that it was sent. */
+  const push = (queue: { push(request: unknown): void }, sent: number[]) => {
+    correlationId += 1;
+    const id = correlationId;
+    queue.push({
+      entry: { correlationId: id, apiKey: 1, apiName: 'Fetch', apiVersion: 11, resolve() {}, reject() {} },
+      expectResponse: true,
+      requestTimeout: 30_000,
+      sendRequest: () => sent.push(id),
+    });
+    return id;
+  };
+
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('keeps no timer while no request waits (unpatched: a 1 ms timer per connection, forever)', () => {
+    const queue = queueOf();
+    const sent: number[] = [];
+    const id = push(queue, sent);
+    expect(sent).toEqual([id]);
+    queue.fulfillRequest({ correlationId: id, payload: Buffer.alloc(0), size: 0 });
+    expect(jest.getTimerCount()).toBe(0);
+    jest.advanceTimersByTime(100);
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('still sends a request that waited for the in-flight limit or a throttle', () => {
+    const queue = queueOf();
+    const sent: number[] = [];
+    const first = push(queue, sent);
+    const second = push(queue, sent);
+    expect(sent).toEqual([first]);
+    queue.fulfillRequest({ correlationId: first, payload: Buffer.alloc(0), size: 0 });
+    expect(sent).toEqual([first, second]);
+
+    queue.fulfillRequest({ correlationId: second, payload: Buffer.alloc(0), size: 0 });
+    queue.throttledUntil = Date.now() + 50;
+    const third = push(queue, sent);
+    expect(sent).toEqual([first, second]);
+    jest.advanceTimersByTime(60);
+    expect(sent).toEqual([first, second, third]);
+    queue.fulfillRequest({ correlationId: third, payload: Buffer.alloc(0), size: 0 });
+    expect(jest.getTimerCount()).toBe(0);
   });
 });
