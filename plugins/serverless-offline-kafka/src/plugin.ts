@@ -158,8 +158,10 @@ export const summarize = (stats: TriggerStats[]): string => {
   const quiet = stats.filter(isQuiet);
   if (quiet.length > 0) {
     const waiting = quiet.filter((item) => item.state === 'waiting-for-topic').length;
-    const idle = `${listed.length > 0 ? 'and ' : ''}${quiet.length} idle (nothing delivered, no lag`;
-    listed.push(`${idle}${waiting > 0 ? `; ${waiting} waiting for their topic` : ''})`);
+    const detail = waiting > 0 ? `; ${waiting} waiting for their topic` : '';
+    listed.push(
+      `${listed.length > 0 ? 'and ' : ''}${quiet.length} idle (nothing delivered, no lag${detail})`,
+    );
   }
   return listed.join(' | ');
 };
