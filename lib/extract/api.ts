@@ -24,9 +24,18 @@ const batchBodySchema = z
   .strict()
   .optional();
 
-/** Parses `POST /extract/{resource}[/{id}]` at the edge: unknown resource → 404, bad id or body → 400. */
+type ExtractEvent = Pick<
+  APIGatewayProxyEventV2,
+  'pathParameters' | 'queryStringParameters' | 'body' | 'isBase64Encoded'
+>;
+
+/**
+ * Parses `POST /extract/{resource}[/{id}]` at the edge: unknown resource → 404, bad id or body,
+ * or any query parameter → 400 (a `?limit=` or `?since=` taken for a filter must not start an
+ * extract of the whole table).
+ */
 export const parseExtractRequest = (
-  event: Pick<APIGatewayProxyEventV2, 'pathParameters' | 'body' | 'isBase64Encoded'>,
+  event: ExtractEvent,
   registry: MappingRegistry,
   defaultPageSize: number,
 ): ExtractRequest => {
@@ -34,6 +43,13 @@ export const parseExtractRequest = (
   const compiled = registry.get(resource);
   if (compiled === undefined) {
     throw new NotFoundError(`unknown resource; known resources: ${[...registry.keys()].sort().join(', ')}`);
+  }
+  const query = Object.keys(event.queryStringParameters ?? {});
+  if (query.length > 0) {
+    throw new BadRequestError(
+      `extract takes no query parameters (got ${query.join(', ')}): it reads every row of ${resource}; ` +
+        `the body may hold pageSize, and POST /extract/${resource}/{id} previews one key`,
+    );
   }
   const id = readOptionalPathParameter(event, 'id');
   if (id !== undefined) {
@@ -66,7 +82,7 @@ export type ExtractApiDeps = ExtractBatchDeps & {
  * process once a response is returned, so nothing may be left running after it.
  */
 export const serveExtractRequest = async (
-  event: Pick<APIGatewayProxyEventV2, 'pathParameters' | 'body' | 'isBase64Encoded'>,
+  event: ExtractEvent,
   deps: ExtractApiDeps,
 ): Promise<APIGatewayProxyStructuredResultV2> => {
   const request = parseExtractRequest(event, deps.registry, deps.pageSize);

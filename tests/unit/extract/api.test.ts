@@ -88,6 +88,24 @@ describe('parseExtractRequest', () => {
   });
 });
 
+it.each([[{}], [{ id: '2' }]])('refuses a query parameter (path %o) instead of ignoring it', (extra) => {
+  const event = {
+    ...request({ resource: 'mimic-patient', ...extra }),
+    queryStringParameters: { limit: '10', since: '2020' },
+  };
+  expect(() => parseExtractRequest(event, registry, 500)).toThrow(
+    expect.objectContaining({
+      statusCode: 400,
+      message: expect.stringContaining('extract takes no query parameters (got limit, since)'),
+    }),
+  );
+});
+
+it('reads an event whose query string is empty', () => {
+  const event = { ...request({ resource: 'mimic-patient' }), queryStringParameters: {} };
+  expect(parseExtractRequest(event, registry, 500)).toMatchObject({ kind: 'batch' });
+});
+
 describe('POST /extract/{resource}', () => {
   it('publishes every resource once, keyed and with the batch headers, in bounded chunks', async () => {
     const { invoke, sent, progress } = handlerWith('mimic-patient');
