@@ -15,9 +15,13 @@ export type LambdaRunnerClass = new (serverless: unknown, options: Dict) => Lamb
 /** Invokes local functions the way serverless-offline does, and releases them. */
 export type OfflineLambdas = {
   invoke(functionKey: string, event: unknown): Promise<unknown>;
+  /**
+   * The handlers were rebuilt (serverless-esbuild's watch spawns `offline:functionsUpdated`):
+   * later invocations load them afresh; a running one finishes on the old code.
+   */
+  reload(): Promise<void>;
   cleanup(): Promise<void>;
 };
-
 // serverless-offline's own defaults for the options its lambda runner reads.
 const OFFLINE_DEFAULTS: Dict = {
   host: 'localhost',
@@ -50,18 +54,48 @@ export const createOfflineLambdas = (
   const offlineCustom = isDict(serverless.service.custom)
     ? serverless.service.custom['serverless-offline']
     : undefined;
-  const runner = new Lambda(serverless, {
-    ...OFFLINE_DEFAULTS,
-    ...(isDict(offlineCustom) ? offlineCustom : {}),
-    ...cliOptions,
-  });
-  runner.create(functions);
+  const options = { ...OFFLINE_DEFAULTS, ...(isDict(offlineCustom) ? offlineCustom : {}), ...cliOptions };
+  const newRunner = (): LambdaRunner => {
+    const runner = new Lambda(serverless, options);
+    runner.create(functions);
+    return runner;
+  };
+  // A runner keeps each function's worker, which imported the handler once. A reload starts a new
+  // runner (serverless-offline's own pool would terminate workers in the middle of an invocation,
+  // a failed attempt for the trigger) and releases the old one once its invocations have ended.
+  let current = newRunner();
+  const running = new Map<LambdaRunner, number>();
+  const retired = new Set<LambdaRunner>();
+  const release = async (runner: LambdaRunner): Promise<void> => {
+    if (!retired.has(runner) || (running.get(runner) ?? 0) > 0) return;
+    retired.delete(runner);
+    await runner.cleanup();
+  };
   return {
     async invoke(functionKey, event) {
-      const instance = runner.get(functionKey);
-      instance.setEvent(event);
-      return instance.runHandler();
+      const runner = current;
+      running.set(runner, (running.get(runner) ?? 0) + 1);
+      try {
+        const instance = runner.get(functionKey);
+        instance.setEvent(event);
+        return await instance.runHandler();
+      } finally {
+        const left = (running.get(runner) ?? 1) - 1;
+        if (left === 0) running.delete(runner);
+        else running.set(runner, left);
+        await release(runner);
+      }
     },
-    cleanup: () => runner.cleanup(),
+    async reload() {
+      const old = current;
+      current = newRunner();
+      retired.add(old);
+      await release(old);
+    },
+    async cleanup() {
+      const runners = [current, ...retired];
+      retired.clear();
+      await Promise.all(runners.map((runner) => runner.cleanup()));
+    },
   };
 };

@@ -102,6 +102,8 @@ export const createPlugin = (loadLambda: () => Promise<LambdaRunnerClass>) =>
         'offline:start:init': () => this.start(),
         'offline:start:end': () => this.stop(),
         'before:offline:start': () => this.start(),
+        // serverless-esbuild rebuilt the handlers (its watch): later invocations load the new build.
+        'offline:functionsUpdated:cleanup': async () => this.#lambda?.reload(),
       };
     }
 

@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { KafkaEvent } from '../../../lib/kafka/event';
@@ -9,6 +8,7 @@ import {
   committedOffset,
   createTopic,
   disconnectClients,
+  freePort,
   produce,
   readTopic,
   uniqueName,
@@ -27,16 +27,6 @@ afterEach(async () => {
   if (workDir) rmSync(workDir, { recursive: true, force: true });
 });
 afterAll(disconnectClients);
-
-const freePort = (): Promise<number> =>
-  new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 
 describe('the plugin under serverless offline start', () => {
   it('feeds a Kafka-triggered function through serverless-offline and honours resources.extensions', async () => {

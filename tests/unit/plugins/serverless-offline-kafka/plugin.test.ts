@@ -193,13 +193,14 @@ describe('serverless plugin', () => {
     expect(summarize([quiet('a', 'crashed')])).toContain('sink<-a [crashed]');
   });
 
-  it('hooks serverless-offline start and end', () => {
+  it('hooks serverless-offline start and end, and the rebuild of the handlers', () => {
     const Plugin = createPlugin(async () => {
       throw new Error('not loaded in a unit test');
     });
     const plugin = new Plugin(serverless(functions), {}, {});
     expect(Object.keys(plugin.hooks).sort()).toEqual([
       'before:offline:start',
+      'offline:functionsUpdated:cleanup',
       'offline:start:end',
       'offline:start:init',
     ]);

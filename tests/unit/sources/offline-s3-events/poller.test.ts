@@ -1,5 +1,6 @@
 import type { S3Event } from 'aws-lambda';
 import { collectS3Subscriptions } from '../../../../plugins/serverless-offline-s3-events/src/config';
+import { createPlugin } from '../../../../plugins/serverless-offline-s3-events/src/plugin';
 import {
   createS3Poller,
   type ListedObject,
@@ -111,5 +112,20 @@ describe('createS3Poller', () => {
     ];
     expect(invoked).toEqual(['incoming/bad.csv', 'incoming/bad.csv', 'incoming/bad.csv']);
     expect(stats.map((stat) => stat.abandoned)).toEqual([0, 0, 1, 0]);
+  });
+});
+
+describe('the S3 events plugin', () => {
+  it('hooks serverless-offline start and end, and the rebuild of the handlers', () => {
+    const Plugin = createPlugin(async () => {
+      throw new Error('not loaded in a unit test');
+    });
+    const service = { provider: {}, getAllFunctions: () => [], getFunction: () => ({}) };
+    expect(Object.keys(new Plugin({ service }).hooks).sort()).toEqual([
+      'before:offline:start',
+      'offline:functionsUpdated:cleanup',
+      'offline:start:end',
+      'offline:start:init',
+    ]);
   });
 });
