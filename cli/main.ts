@@ -6,11 +6,13 @@ import { createReadingPublisher } from '../lib/biometrics/publisher';
 import { topicOfWard, WARD_PATTERN, WARD_RULE } from '../lib/biometrics/schema';
 import { createSimulation } from '../lib/biometrics/simulation';
 import { createPopulation } from '../lib/biometrics/simulator';
+import type { Config } from '../lib/config';
 import { createKafka, createProducer } from '../lib/kafka/client';
 import { logger } from '../lib/logger';
 import { createSeededRandom } from '../lib/random';
 import { parseSinkConnectorConfig } from '../lib/sinks/postgres/config';
 import { createConnectClient, type Fetch, readConnectorFiles } from './connect-client';
+import { deadLetterJson, formatDeadLetter, readDeadLetters, replayDeadLetters } from './dead-letters';
 import { testConnector, testProducer } from './probes';
 import {
   connectUrlOf,
@@ -312,6 +314,117 @@ export const buildProgram = (io: Io = defaultIo): Command => {
           : 'the sink did not write the row: see the errors above (--verbose shows its logs)',
       );
     });
+
+  const dlq = program
+    .command('dlq')
+    .description('the dead-letter topic: records no function could ever process, with the reason');
+  const dlqTopicOption = new Option(
+    '--topic <name>',
+    'the dead-letter topic (default: DLQ_TOPIC, else medstream.dlq)',
+  );
+  const timeoutOption = new Option('--timeout <s>', 'give up after this many seconds')
+    .argParser(positiveInt)
+    .default(60);
+  const kafkaOf = (config: Config) =>
+    createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-cli` });
+  dlq
+    .command('show')
+    .description('count the dead letters by function and reason, and show the last ones')
+    .addOption(dlqTopicOption)
+    .option('--source <topic>', 'only records that came from this topic')
+    .option(
+      '--function <name>',
+      'only records this function dead-lettered (e.g. medstream-local-sinkPostgres)',
+    )
+    .option('--limit <n>', 'show the last n records', positiveInt, 20)
+    .option('--json', 'one JSON object per record (key, value and headers base64), no summary')
+    .addOption(timeoutOption)
+    .action(
+      async (flags: {
+        topic?: string;
+        source?: string;
+        function?: string;
+        limit: number;
+        json?: boolean;
+        timeout: number;
+      }) => {
+        const config = configOf();
+        const topic = flags.topic ?? config.DLQ_TOPIC;
+        const report = await readDeadLetters(kafkaOf(config), topic, {
+          filter: {
+            ...(flags.source === undefined ? {} : { source: flags.source }),
+            ...(flags.function === undefined ? {} : { function: flags.function }),
+          },
+          limit: flags.limit,
+          timeoutMs: flags.timeout * 1000,
+        });
+        if (flags.json) {
+          for (const letter of report.latest) io.out(JSON.stringify(deadLetterJson(letter)));
+          return;
+        }
+        const filtered = flags.source !== undefined || flags.function !== undefined;
+        io.out(
+          `${topic}: ${report.total} records${filtered ? `, ${report.matched} matching` : ''}${report.total === 0 ? ' (nothing was dead-lettered)' : ''}`,
+        );
+        for (const [what, count] of [...report.counts].sort((a, b) => b[1] - a[1])) {
+          io.out(`  ${String(count).padStart(8)}  ${what}`);
+        }
+        if (report.latest.length === 0) return;
+        io.out(
+          report.latest.length < report.matched
+            ? `the last ${report.latest.length} (--limit), oldest first:`
+            : 'oldest first:',
+        );
+        for (const letter of report.latest) for (const line of formatDeadLetter(letter)) io.out(line);
+      },
+    );
+  dlq
+    .command('replay')
+    .description(
+      'send the dead letters of one topic back to it (once its function is fixed): original key, value and headers; each replay sends only what was dead-lettered since the last',
+    )
+    .requiredOption('--source <topic>', 'the topic whose dead letters to send back')
+    .addOption(dlqTopicOption)
+    .option('--dry-run', 'count what would be sent; send nothing')
+    .option('--again', 'start over: also send what earlier replays sent')
+    .addOption(timeoutOption)
+    .action(
+      async (flags: {
+        source: string;
+        topic?: string;
+        dryRun?: boolean;
+        again?: boolean;
+        timeout: number;
+      }) => {
+        const config = configOf();
+        const topic = flags.topic ?? config.DLQ_TOPIC;
+        const kafka = kafkaOf(config);
+        const producer = createProducer(kafka);
+        try {
+          const result = await replayDeadLetters(
+            kafka,
+            (target, messages) => producer.send(target, messages),
+            topic,
+            {
+              source: flags.source,
+              dryRun: flags.dryRun === true,
+              again: flags.again === true,
+              timeoutMs: flags.timeout * 1000,
+            },
+          );
+          const earlier =
+            result.alreadyReplayed > 0
+              ? `; ${result.alreadyReplayed} read by earlier replays (--again sends them too)`
+              : '';
+          io.out(
+            `${flags.dryRun ? 'would send' : 'sent'} ${result.replayed} dead letters back to ${flags.source}` +
+              ` (${result.skipped} of other topics left in ${topic}${earlier})`,
+          );
+        } finally {
+          await producer.disconnect();
+        }
+      },
+    );
 
   const connectors = program
     .command('connectors')

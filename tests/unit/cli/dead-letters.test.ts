@@ -1,0 +1,77 @@
+import type { KafkaMessage } from 'kafkajs';
+import { deadLetterJson, describeBytes, formatDeadLetter, toDeadLetter } from '../../../cli/dead-letters';
+
+const message = (
+  headers: KafkaMessage['headers'],
+  value: Buffer | null = Buffer.from('{"a":1}'),
+): KafkaMessage =>
+  ({
+    key: Buffer.from('P1'),
+    value,
+    timestamp: String(Date.parse('2026-11-24T10:00:00.000Z')),
+    attributes: 0,
+    offset: '41',
+    size: 0,
+    headers,
+  }) as KafkaMessage;
+
+describe('toDeadLetter', () => {
+  it('reads the reason and origin headers, and keeps the original headers apart', () => {
+    const letter = toDeadLetter(
+      1,
+      message({
+        'medstream-batch-id': Buffer.from('b-1'),
+        'medstream.dlq.function': Buffer.from('medstream-local-transform'),
+        'medstream.dlq.reason.type': Buffer.from('MappingError'),
+        'medstream.dlq.reason.message': Buffer.from('gender: missing'),
+        'medstream.dlq.source.topic': Buffer.from('raw.mimic-patient'),
+        'medstream.dlq.source.partition': Buffer.from('2'),
+        'medstream.dlq.source.offset': Buffer.from('17'),
+        'medstream.dlq.source.timestamp': Buffer.from('1795000000000'),
+      }),
+    );
+    expect(letter).toMatchObject({
+      partition: 1,
+      offset: '41',
+      function: 'medstream-local-transform',
+      reason: { type: 'MappingError', message: 'gender: missing' },
+      source: { topic: 'raw.mimic-patient', partition: 2, offset: '17', timestamp: 1_795_000_000_000 },
+    });
+    expect(Object.keys(letter.headers)).toEqual(['medstream-batch-id']);
+    expect(formatDeadLetter(letter)).toEqual([
+      '2026-11-24T10:00:00.000Z 1@41 medstream-local-transform ← raw.mimic-patient[2]@17: MappingError: gender: missing',
+      '    key "P1" value "{\\"a\\":1}" headers medstream-batch-id',
+    ]);
+    expect(deadLetterJson(letter)).toMatchObject({
+      key: Buffer.from('P1').toString('base64'),
+      headers: { 'medstream-batch-id': Buffer.from('b-1').toString('base64') },
+    });
+  });
+
+  it('shows a record written without the headers (by hand) as of unknown origin', () => {
+    const letter = toDeadLetter(0, message(undefined, null));
+    expect(letter).toMatchObject({
+      function: 'unknown',
+      reason: { type: 'unknown', message: '' },
+      source: undefined,
+    });
+    expect(formatDeadLetter(letter)[0]).toBe(
+      '2026-11-24T10:00:00.000Z 0@41 unknown ← source unknown: unknown: ',
+    );
+    expect(formatDeadLetter(letter)[1]).toBe('    key "P1" value null');
+  });
+});
+
+describe('describeBytes', () => {
+  it('prints text as a JSON string, cut at the limit', () => {
+    expect(describeBytes(Buffer.from('ok\ttab\nline'))).toBe('"ok\\ttab\\nline"');
+    expect(describeBytes(Buffer.from('x'.repeat(10)), 4)).toBe('"xxxx…"');
+  });
+
+  it('prints binary (Avro in the Confluent wire format, invalid UTF-8) as its size and leading bytes', () => {
+    expect(describeBytes(Buffer.from([0, 0, 0, 0, 1, 2]))).toBe('6 bytes (000000000102)');
+    expect(describeBytes(Buffer.from([0xff, 0xfe]))).toBe('2 bytes (fffe)');
+    expect(describeBytes(Buffer.alloc(20, 0xab))).toBe(`20 bytes (${'ab'.repeat(16)}…)`);
+    expect(describeBytes(null)).toBe('null');
+  });
+});
