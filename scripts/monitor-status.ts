@@ -23,3 +23,27 @@ export const createStatusReader = (sources: StatusSources): (() => Promise<Statu
     return { ...kafka, sunk };
   };
 };
+
+/** A live consumer group as the monitor sees it: each member's subscribed topics (none while it joins). */
+export type GroupSubscriptions = { groupId: string; memberTopics: string[][] };
+
+/**
+ * The topics the live groups read, matching `pattern`. A member that is (re)joining, as every one
+ * does after a broker restart, has no subscription to show for a moment: its group still reads
+ * what it read at the last look (`remembered`, updated here), so the line does not flip to "no
+ * topic is read" and back.
+ */
+export const topicsRead = (
+  groups: GroupSubscriptions[],
+  pattern: RegExp,
+  remembered: Map<string, string[]>,
+): string[] => {
+  const read = new Set<string>();
+  for (const { groupId, memberTopics } of groups) {
+    const topics = [...new Set(memberTopics.flat().filter((topic) => pattern.test(topic)))];
+    const joining = memberTopics.some((subscribed) => subscribed.length === 0);
+    if (topics.length > 0 && !joining) remembered.set(groupId, topics);
+    for (const topic of joining ? [...topics, ...(remembered.get(groupId) ?? [])] : topics) read.add(topic);
+  }
+  return [...read].sort();
+};

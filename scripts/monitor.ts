@@ -6,7 +6,7 @@ import { AssignerProtocol } from 'kafkajs';
 import { Client } from 'pg';
 import { loadConfig } from '../lib/config';
 import { createKafka } from '../lib/kafka/client';
-import { createStatusReader, type KafkaFigures } from './monitor-status';
+import { createStatusReader, type KafkaFigures, topicsRead } from './monitor-status';
 
 const INTERVAL_MS = 5000;
 const TOPIC_PATTERN = /^biometrics_/;
@@ -17,6 +17,8 @@ const GROUP_PART = `medstream-${process.env.MEDSTREAM_STAGE ?? 'local'}-`;
 const config = loadConfig();
 const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'medstream-monitor' });
 let admin = kafka.admin();
+// What each group read at the last look, for while its members rejoin.
+const rememberedTopics = new Map<string, string[]>();
 
 /** The topics a group member subscribes to; none while it joins (its metadata is still empty). */
 const topicsOf = (memberMetadata: Buffer): string[] => {
@@ -38,11 +40,14 @@ const kafkaFigures = async (): Promise<KafkaFigures> => {
       ? []
       : (await admin.describeGroups(ours)).groups.filter((group) => group.members.length > 0);
   // The topics their members subscribe to (from each member's join metadata).
-  const read = new Set<string>();
-  for (const group of live)
-    for (const member of group.members)
-      for (const topic of topicsOf(member.memberMetadata)) if (TOPIC_PATTERN.test(topic)) read.add(topic);
-  const topics = [...read].sort();
+  const topics = topicsRead(
+    live.map((group) => ({
+      groupId: group.groupId,
+      memberTopics: group.members.map((member) => topicsOf(member.memberMetadata)),
+    })),
+    TOPIC_PATTERN,
+    rememberedTopics,
+  );
   let produced = 0;
   const highWater = new Map<string, number>();
   for (const topic of topics) {

@@ -1,4 +1,4 @@
-import { createStatusReader, type KafkaFigures } from '../../../scripts/monitor-status';
+import { createStatusReader, type KafkaFigures, topicsRead } from '../../../scripts/monitor-status';
 
 describe("npm start's status figures", () => {
   const reader = (figures: KafkaFigures[], rows: number[]) => {
@@ -35,5 +35,30 @@ describe("npm start's status figures", () => {
     await read();
     await read();
     expect(counted).toEqual([['biometrics_icu'], ['biometrics_er', 'biometrics_icu']]);
+  });
+});
+
+describe('the topics the live groups read', () => {
+  const pattern = /^biometrics_/;
+
+  it('keeps what a group read while its members rejoin (after a broker restart), and forgets nothing else', () => {
+    const remembered = new Map<string, string[]>();
+    const sink = (...memberTopics: string[][]) => ({
+      groupId: 'medstream-local-sinkPostgres-icu',
+      memberTopics,
+    });
+    const transform = { groupId: 'medstream-local-transform-raw.a', memberTopics: [['raw.a']] };
+    expect(topicsRead([sink(['biometrics_icu']), transform], pattern, remembered)).toEqual([
+      'biometrics_icu',
+    ]);
+    // Rejoining: the member shows no subscription yet.
+    expect(topicsRead([sink([]), transform], pattern, remembered)).toEqual(['biometrics_icu']);
+    expect(topicsRead([sink(['biometrics_icu'])], pattern, remembered)).toEqual(['biometrics_icu']);
+    // A group that stopped reading a topic (all members joined, with their subscriptions) drops it.
+    expect(topicsRead([sink(['biometrics_cardio'])], pattern, remembered)).toEqual(['biometrics_cardio']);
+  });
+
+  it('reads nothing of a group never seen with its subscription', () => {
+    expect(topicsRead([{ groupId: 'g', memberTopics: [[]] }], pattern, new Map())).toEqual([]);
   });
 });
