@@ -1,31 +1,19 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
 import { createS3Client } from '../../../lib/sources/s3-objects';
+import { startOffline } from '../../support/offline';
 import { cleanUp, config, registerCleanup, uniqueId, waitFor } from './support';
 
 afterAll(cleanUp, 60_000);
 
-const root = resolve(__dirname, '../../..');
 const serviceDir = join(__dirname, 'fixtures', 'offline-s3-service');
 const BUCKET = 'medstream-drops';
 const endpoint = config.AWS_ENDPOINT_URL ?? 'http://127.0.0.1:4566';
 const s3 = createS3Client({ region: config.AWS_REGION, endpoint, placeholderCredentials: true });
 registerCleanup(async () => s3.destroy());
-
-const freePort = (): Promise<number> =>
-  new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 
 const put = async (key: string, body: string): Promise<string> =>
   (await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }))).ETag ?? '';
@@ -44,36 +32,18 @@ describe('serverless-offline-s3-events under serverless offline start', () => {
     // There before the start: S3 only notifies of objects created later.
     await put(`${prefix}before.csv`, 'a\n1\n');
 
-    let output = '';
-    const offline: ChildProcess = spawn(
-      join(root, 'node_modules', '.bin', 'serverless'),
-      ['offline', 'start'],
-      {
-        cwd: serviceDir,
-        env: {
-          ...process.env,
-          AWS_ENDPOINT_URL: endpoint,
-          OFFLINE_LAMBDA_PORT: String(await freePort()),
-          OFFLINE_HTTP_PORT: String(await freePort()),
-          S3_OUT_FILE: outFile,
-          S3_PREFIX: prefix,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const { offline, output } = await startOffline(serviceDir, {
+      AWS_ENDPOINT_URL: endpoint,
+      S3_OUT_FILE: outFile,
+      S3_PREFIX: prefix,
+    });
     registerCleanup(async () => {
       if (offline.exitCode === null && offline.signalCode === null) offline.kill('SIGKILL');
-    });
-    offline.stdout?.on('data', (chunk) => {
-      output += String(chunk);
-    });
-    offline.stderr?.on('data', (chunk) => {
-      output += String(chunk);
     });
     // After the first listing, `before.csv` is known as existing and every new drop is delivered.
     await waitFor(
       'the first listing',
-      async () => (output.includes('first listing done') ? true : undefined),
+      async () => (output().includes('first listing done') ? true : undefined),
       60_000,
     );
 

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { type Admin, Kafka, logLevel, type Message, type Producer } from 'kafkajs';
 import type { KafkaEvent } from '../../../lib/kafka/event';
 import {
@@ -140,17 +139,6 @@ export const waitFor = async (
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}`);
 };
-
-/** A TCP port free on loopback now (for a serverless offline started by a test). */
-export const freePort = (): Promise<number> =>
-  new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 
 /** Reads `count` messages of a topic from the beginning with a throwaway consumer group. */
 export const readTopic = async (topic: string, count: number, timeoutMs = 20_000) => {

@@ -1,14 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { KafkaEvent } from '../../../lib/kafka/event';
+import { startOffline } from '../../support/offline';
 import {
   brokers,
   committedOffset,
   createTopic,
   disconnectClients,
-  freePort,
   produce,
   readTopic,
   uniqueName,
@@ -17,7 +17,6 @@ import {
 
 jest.setTimeout(120_000);
 
-const root = resolve(__dirname, '../../..');
 const serviceDir = join(__dirname, 'fixtures', 'offline-service');
 let offline: ChildProcess | undefined;
 let workDir: string | undefined;
@@ -40,28 +39,15 @@ describe('the plugin under serverless offline start', () => {
     await createTopic(destination);
     await produce(topic, [{ value: 'a' }, { value: 'poison' }, { value: 'b' }]);
 
-    let output = '';
-    offline = spawn(join(root, 'node_modules', '.bin', 'serverless'), ['offline', 'start'], {
-      cwd: serviceDir,
-      env: {
-        ...process.env,
-        KAFKA_BROKERS: brokers.join(','),
-        OFFLINE_LAMBDA_PORT: String(await freePort()),
-        OFFLINE_HTTP_PORT: String(await freePort()),
-        TRIGGER_STATUS_FILE: statusFile,
-        TRIGGER_OUT_FILE: outFile,
-        TRIGGER_TOPIC: topic,
-        TRIGGER_GROUP: groupId,
-        TRIGGER_DLT: destination,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const started = await startOffline(serviceDir, {
+      KAFKA_BROKERS: brokers.join(','),
+      TRIGGER_STATUS_FILE: statusFile,
+      TRIGGER_OUT_FILE: outFile,
+      TRIGGER_TOPIC: topic,
+      TRIGGER_GROUP: groupId,
+      TRIGGER_DLT: destination,
     });
-    offline.stdout?.on('data', (chunk) => {
-      output += String(chunk);
-    });
-    offline.stderr?.on('data', (chunk) => {
-      output += String(chunk);
-    });
+    offline = started.offline;
 
     // MaximumRetryAttempts 1 and ReportBatchItemFailures come from resources.extensions.
     const [failed] = await readTopic(destination, 1, 60_000);
@@ -88,7 +74,7 @@ describe('the plugin under serverless offline start', () => {
       [1, 2],
     ]);
     await waitFor('the status file', () => existsSync(statusFile));
-    await waitFor('the summary line', () => output.includes('kafka trigger: recorder<-'));
+    await waitFor('the summary line', () => started.output().includes('kafka trigger: recorder<-'));
 
     offline.kill('SIGINT');
     await waitFor(

@@ -1,12 +1,12 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { brokers, createTopic, disconnectClients, freePort, produce, uniqueName, waitFor } from './helpers';
+import { join } from 'node:path';
+import { startOffline } from '../../support/offline';
+import { brokers, createTopic, disconnectClients, produce, uniqueName, waitFor } from './helpers';
 
 jest.setTimeout(120_000);
 
-const root = resolve(__dirname, '../../..');
 const serviceDir = join(__dirname, 'fixtures', 'reload-service');
 const tagFile = join(serviceDir, 'build-tag', 'current.json');
 const buildFolder = `.esbuild-reload-${process.pid}`;
@@ -41,32 +41,21 @@ describe('a Kafka-triggered function under serverless offline start', () => {
     await createTopic(topic);
     writeTag(1);
 
-    let output = '';
-    offline = spawn(join(root, 'node_modules', '.bin', 'serverless'), ['offline', 'start'], {
-      cwd: serviceDir,
-      env: {
-        ...process.env,
-        KAFKA_BROKERS: brokers.join(','),
-        OFFLINE_LAMBDA_PORT: String(await freePort()),
-        OFFLINE_HTTP_PORT: String(await freePort()),
-        RELOAD_BUILD_FOLDER: buildFolder,
-        TRIGGER_OUT_FILE: outFile,
-        TRIGGER_TOPIC: topic,
-        TRIGGER_GROUP: uniqueName('group'),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const started = await startOffline(serviceDir, {
+      KAFKA_BROKERS: brokers.join(','),
+      RELOAD_BUILD_FOLDER: buildFolder,
+      TRIGGER_OUT_FILE: outFile,
+      TRIGGER_TOPIC: topic,
+      TRIGGER_GROUP: uniqueName('group'),
     });
-    const collect = (chunk: Buffer) => {
-      output += String(chunk);
-    };
-    offline.stdout?.on('data', collect);
-    offline.stderr?.on('data', collect);
+    offline = started.offline;
+    const output = started.output;
     const lines = () =>
       existsSync(outFile) ? readFileSync(outFile, 'utf8').split('\n').filter(Boolean) : [];
 
     await produce(topic, [{ value: 'first' }]);
     await waitFor('the first record', () => lines().length > 0, 60_000).catch((error: Error) => {
-      throw new Error(`${error.message}\n${output}`);
+      throw new Error(`${error.message}\n${output()}`);
     });
     expect(lines()).toEqual(['1 first']);
 
@@ -86,7 +75,7 @@ describe('a Kafka-triggered function under serverless offline start', () => {
       },
       60_000,
     ).catch((error: Error) => {
-      throw new Error(`${error.message}: ${JSON.stringify(lines())}\n${output}`);
+      throw new Error(`${error.message}: ${JSON.stringify(lines())}\n${output()}`);
     });
     await produce(topic, [{ value: 'last' }]);
     await waitFor('the last record', () => lines().some((line) => line.endsWith(' last')));
