@@ -39,6 +39,13 @@ export type BatchDocument = {
   sealed: boolean;
   /** Raw records acknowledged by the broker, per mapping. */
   extracted: Record<string, number>;
+  /** When the source last opened, counted or sealed the batch (absent on batches stored before it). */
+  sourcedAt?: Date;
+  /**
+   * Sealed because its source stopped before sealing it (killed, timed out): the counts are what it
+   * had published, and the batch completes once those records ended.
+   */
+  interrupted?: boolean;
   /**
    * A hint, per mapping, of the records that ended (`$inc`ed after each ledger insert by what was
    * new): it only tells the consumers when the exact count is worth computing. It can lag (a crash
@@ -99,6 +106,8 @@ export type BatchView = {
   totals: Omit<ResourceCounts, 'resource'>;
   createdAt: string;
   updatedAt: string;
+  /** The source stopped before it published everything (see BatchDocument.interrupted). */
+  interrupted?: true;
   sealedAt?: string;
   completedAt?: string;
   cancelledAt?: string;
@@ -160,6 +169,22 @@ export const isBatchDue = (
   document.sealed &&
   resources.every((entry) => entry.loaded + entry.failed + entry.dropped >= entry.extracted);
 
+/**
+ * How long a source may go without counting or sealing its batch and still be running: Lambda's
+ * longest timeout, so past it the function was killed or timed out (or the process running it
+ * stopped) before it sealed the batch, and nothing will seal it.
+ */
+export const SOURCE_SILENCE_LIMIT_MS = 15 * 60_000;
+
+/** A running batch that its source will never seal (see SOURCE_SILENCE_LIMIT_MS). */
+export const isInterrupted = (
+  document: Pick<BatchDocument, 'state' | 'sealed' | 'sourcedAt' | 'updatedAt'>,
+  now: Date,
+): boolean =>
+  document.state === BATCH_STATES.running &&
+  !document.sealed &&
+  now.getTime() - (document.sourcedAt ?? document.updatedAt).getTime() > SOURCE_SILENCE_LIMIT_MS;
+
 /** Cheap pre-check on the hint: only a batch that may be due is counted exactly by a consumer. */
 export const mayBeDue = (
   document: Pick<BatchDocument, 'state' | 'sealed' | 'extracted' | 'ended'>,
@@ -208,6 +233,7 @@ export const viewBatch = (document: BatchDocument, counts: readonly LedgerCount[
     totals,
     createdAt: document.createdAt.toISOString(),
     updatedAt: document.updatedAt.toISOString(),
+    ...(document.interrupted === true ? { interrupted: true as const } : {}),
     ...(document.sealedAt === undefined ? {} : { sealedAt: document.sealedAt.toISOString() }),
     ...(completedAt === undefined ? {} : { completedAt: completedAt.toISOString() }),
     ...(document.cancelledAt === undefined ? {} : { cancelledAt: document.cancelledAt.toISOString() }),

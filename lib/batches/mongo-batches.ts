@@ -8,6 +8,7 @@ import {
   type BatchView,
   countResources,
   isBatchDue,
+  isInterrupted,
   type LedgerCount,
   type LedgerEntry,
   type LedgerStage,
@@ -170,15 +171,37 @@ export const createMongoBatchStore = (db: Db): BatchStore => {
       }),
     );
 
+  /** Seals the batches whose source stopped without sealing them; returns the documents as they now are. */
+  const sealInterrupted = (documents: readonly BatchDocument[], now: Date): Promise<BatchDocument[]> =>
+    Promise.all(
+      documents.map(async (document) => {
+        if (!isInterrupted(document, now)) return document;
+        const updated = await batches
+          .findOneAndUpdate(
+            { _id: document._id, state: BATCH_STATES.running, sealed: false },
+            { $set: { sealed: true, interrupted: true, sealedAt: now, updatedAt: now } },
+            { returnDocument: 'after' },
+          )
+          .catch(unavailable('seal an interrupted batch'));
+        return updated ?? document;
+      }),
+    );
+
+  /** The views of these batches: interrupted ones sealed, due ones completed first. */
+  const viewsOf = async (found: readonly BatchDocument[], now: Date): Promise<BatchView[]> => {
+    const documents = await sealInterrupted(found, now);
+    const counts = await countsOf(documents);
+    const settled = await settle(documents, counts, now);
+    return settled.map((document) => viewBatch(document, counts, now));
+  };
+
   const refresh = async (batchIds: readonly string[], now: Date): Promise<BatchView[]> => {
     if (batchIds.length === 0) return [];
     const documents = await batches
       .find({ _id: { $in: [...batchIds] } })
       .toArray()
       .catch(unavailable('read batches'));
-    const counts = await countsOf(documents);
-    const settled = await settle(documents, counts, now);
-    return settled.map((document) => viewBatch(document, counts, now));
+    return viewsOf(documents, now);
   };
 
   return {
@@ -194,6 +217,7 @@ export const createMongoBatchStore = (db: Db): BatchStore => {
               extracted: {},
               createdAt: now,
               updatedAt: now,
+              sourcedAt: now,
             },
           },
           { upsert: true },
@@ -209,7 +233,7 @@ export const createMongoBatchStore = (db: Db): BatchStore => {
             $setOnInsert: { origin, state: BATCH_STATES.running, sealed: false, createdAt: now },
             // Mapping ids are kebab-case (mapping schema): a safe field name.
             $inc: { [`extracted.${mapping}`]: count },
-            $set: { updatedAt: now },
+            $set: { updatedAt: now, sourcedAt: now },
           },
           { upsert: true },
         )
@@ -218,7 +242,10 @@ export const createMongoBatchStore = (db: Db): BatchStore => {
 
     async seal(batchId, now) {
       const result = await batches
-        .updateOne({ _id: batchId }, { $set: { sealed: true, sealedAt: now, updatedAt: now } })
+        .updateOne(
+          { _id: batchId },
+          { $set: { sealed: true, sealedAt: now, updatedAt: now, sourcedAt: now } },
+        )
         .catch(unavailable('seal a batch'));
       if (result.matchedCount > 0) await refresh([batchId], now);
     },
@@ -290,9 +317,7 @@ export const createMongoBatchStore = (db: Db): BatchStore => {
         .limit(filter.limit)
         .toArray()
         .catch(unavailable('list batches'));
-      const counts = await countsOf(documents);
-      const settled = await settle(documents, counts, now);
-      return settled.map((document) => viewBatch(document, counts, now));
+      return viewsOf(documents, now);
     },
 
     async get(batchId, now) {

@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { Db } from 'mongodb';
-import { BATCH_COLLECTIONS } from '../../../lib/batches/mongo-batches';
+import { ledgerIdOf } from '../../../lib/batches/model';
+import { BATCH_COLLECTIONS, createMongoBatchStore } from '../../../lib/batches/mongo-batches';
 import { selectRowsInMemory } from '../../../lib/fhir';
 import type { TopicNames } from '../../../lib/transform/messages';
 import {
@@ -205,5 +207,42 @@ describe('batches on the real stack', () => {
     if (completed === undefined) throw new Error('no completed batch');
     expect((await pipeline.request('DELETE', completed.id)).statusCode).toBe(409);
     expect((await pipeline.request('GET', '00000000-0000-4000-8000-000000000000')).statusCode).toBe(404);
+  });
+
+  it('seals a batch whose source stopped before sealing it, and completes it once what it published ended', async () => {
+    const store = createMongoBatchStore(stage.db);
+    const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000);
+    const ended = (batchId: string, raw: string, outcome: 'loaded' | 'failed') => ({
+      _id: ledgerIdOf(batchId, 'done', raw),
+      batchId,
+      mapping: PATIENT,
+      stage: 'done' as const,
+      outcome,
+    });
+    // An extract killed after publishing 2 records (the process stopped, or the function timed out).
+    const killed = randomUUID();
+    await store.open(killed, 'extract', minutesAgo(20));
+    await store.addExtracted(killed, 'extract', PATIENT, 2, minutesAgo(19));
+    await store.record([ended(killed, 'raw-1', 'loaded')], minutesAgo(2));
+    expect(await store.get(killed, new Date())).toMatchObject({
+      state: 'running',
+      sealed: true,
+      interrupted: true,
+      totals: { extracted: 2, loaded: 1 },
+    });
+    await store.record([ended(killed, 'raw-2', 'failed')], new Date());
+    // Through the API, as a user lists batches.
+    const listed = (
+      (await stage.pipeline.request('GET', undefined, { limit: '100' })).json as { batches: { id: string }[] }
+    ).batches.find((batch) => batch.id === killed);
+    expect(listed).toMatchObject({ state: 'completed', interrupted: true, totals: { loaded: 1, failed: 1 } });
+
+    // A source still within a Lambda's longest run is running, whatever the time since it began.
+    const live = randomUUID();
+    await store.open(live, 'incremental-source', minutesAgo(30));
+    await store.addExtracted(live, 'incremental-source', PATIENT, 1, minutesAgo(14));
+    const view = await store.get(live, new Date());
+    expect(view).toMatchObject({ state: 'running', sealed: false });
+    expect(view).not.toHaveProperty('interrupted');
   });
 });

@@ -3,11 +3,13 @@ import {
   countResources,
   isBatchDue,
   isBatchId,
+  isInterrupted,
   type LedgerCount,
   ledgerIdOf,
   mayBeDue,
   planCancel,
   planEndedIncrements,
+  SOURCE_SILENCE_LIMIT_MS,
   viewBatch,
 } from '../../../lib/batches/model';
 
@@ -184,5 +186,33 @@ describe('the ended hint', () => {
       false,
     );
     expect(mayBeDue(batch({ extracted: {} }))).toBe(true);
+  });
+});
+
+describe('isInterrupted', () => {
+  const at = (ms: number) => new Date(CREATED.getTime() + ms);
+
+  it('is a running, unsealed batch its source has not touched for longer than a Lambda can run', () => {
+    const open = batch({ sealed: false, sourcedAt: CREATED, updatedAt: at(SOURCE_SILENCE_LIMIT_MS) });
+    expect(isInterrupted(open, at(SOURCE_SILENCE_LIMIT_MS))).toBe(false);
+    // Records ending (updatedAt) do not keep it alive: only its source does.
+    expect(isInterrupted(open, at(SOURCE_SILENCE_LIMIT_MS + 1))).toBe(true);
+  });
+
+  it('reads updatedAt on a batch stored before sourcedAt existed', () => {
+    const old = batch({ sealed: false, updatedAt: CREATED });
+    expect(isInterrupted(old, at(SOURCE_SILENCE_LIMIT_MS + 1))).toBe(true);
+  });
+
+  it('is never a sealed, cancelled or completed batch', () => {
+    const late = at(SOURCE_SILENCE_LIMIT_MS * 2);
+    expect(isInterrupted(batch({ sealed: true }), late)).toBe(false);
+    expect(isInterrupted(batch({ sealed: false, state: 'cancelled' }), late)).toBe(false);
+    expect(isInterrupted(batch({ sealed: false, state: 'completed' }), late)).toBe(false);
+  });
+
+  it('shows as interrupted in the view', () => {
+    expect(viewBatch(batch({ interrupted: true }), [], NOW)).toMatchObject({ interrupted: true });
+    expect(viewBatch(batch(), [], NOW)).not.toHaveProperty('interrupted');
   });
 });
