@@ -417,7 +417,7 @@ export const buildProgram = (io: Io = defaultIo): Command => {
               ? `; ${result.alreadyReplayed} read by earlier replays (--again sends them too)`
               : '';
           io.out(
-            `${flags.dryRun ? 'would send' : 'sent'} ${result.replayed} dead letters back to ${flags.source}` +
+            `${flags.dryRun ? 'would send' : 'sent'} ${result.replayed} dead letter${result.replayed === 1 ? '' : 's'} back to ${flags.source}` +
               ` (${result.skipped} of other topics left in ${topic}${earlier})`,
           );
         } finally {

@@ -172,7 +172,7 @@ describe('medstream dlq', () => {
     );
     await deadLetter(eventRecord(rawTopic, 9, Buffer.from('late')), 'MappingError', 'late');
     const later = await cli('dlq', 'replay', '--topic', dlqTopic, '--source', rawTopic);
-    expect(later.lines[0]).toMatch(/^sent 1 dead letters back/);
+    expect(later.lines[0]).toMatch(/^sent 1 dead letter back/);
     const all = await cli('dlq', 'replay', '--topic', dlqTopic, '--source', rawTopic, '--again');
     expect(all.lines[0]).toMatch(/^sent 3 dead letters back/);
     expect((await readAll(rawTopic, 6)).map((message) => message.key?.toString())).toEqual([
