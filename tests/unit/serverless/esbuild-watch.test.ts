@@ -1,5 +1,6 @@
 // serverless.yml custom.esbuild.watch, as serverless-esbuild hands it to chokidar under
-// `serverless offline`: the handlers' sources are watched, the local stack's data is not.
+// `serverless offline`: the handlers' sources (connectors/ included: mappings and connector configs
+// are bundled) are watched, the local stack's data is not.
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -29,6 +30,7 @@ describe('serverless-esbuild watch', () => {
     for (const file of [
       'functions/sink.ts',
       'lib/sinks/pg.ts',
+      'connectors/sinks/sink.json',
       '.stack/pg/data/base/1/16384',
       'tests/a.test.ts',
     ]) {
@@ -41,7 +43,7 @@ describe('serverless-esbuild watch', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('sees a change to a handler source and never walks the stack data', async () => {
+  it('sees a change to a handler source or a connector file and never walks the stack data', async () => {
     // As serverless-esbuild calls it, from the service directory.
     watcher = chokidar.watch(
       watch.pattern.map((pattern) => path.join(dir, pattern)),
@@ -53,13 +55,14 @@ describe('serverless-esbuild watch', () => {
 
     const watched = Object.keys(watcher.getWatched()).map((watchedDir) => path.relative(dir, watchedDir));
     expect(watched.filter((watchedDir) => watchedDir.startsWith('.stack'))).toEqual([]);
-    expect(watched).toEqual(expect.arrayContaining(['functions', 'lib', 'lib/sinks']));
+    expect(watched).toEqual(expect.arrayContaining(['functions', 'lib', 'lib/sinks', 'connectors/sinks']));
 
     appendFileSync(path.join(dir, '.stack/pg/data/base/1/16384'), 'x');
     appendFileSync(path.join(dir, 'lib/sinks/pg.ts'), '// changed\n');
+    appendFileSync(path.join(dir, 'connectors/sinks/sink.json'), '\n');
     const deadline = Date.now() + 5_000;
-    while (!changes.includes('lib/sinks/pg.ts') && Date.now() < deadline)
+    while (changes.length < 2 && Date.now() < deadline)
       await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(changes).toEqual(['lib/sinks/pg.ts']);
+    expect(changes.sort()).toEqual(['connectors/sinks/sink.json', 'lib/sinks/pg.ts']);
   });
 });
