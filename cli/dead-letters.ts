@@ -17,6 +17,8 @@ export type DeadLetter = {
   value: Buffer | null;
   /** The original record's headers (the `medstream.dlq.*` ones removed). */
   headers: Record<string, Buffer>;
+  /** Where the record was in the dead-letter topic before a replay sent it back (it failed again). */
+  replayedFrom?: string;
 };
 
 const DLQ_HEADER = 'medstream.dlq.';
@@ -56,6 +58,7 @@ export const toDeadLetter = (partition: number, message: KafkaMessage): DeadLett
     key: message.key,
     value: message.value,
     headers,
+    ...(dlq['replayed-from'] === undefined ? {} : { replayedFrom: dlq['replayed-from'] }),
   };
 };
 
@@ -76,8 +79,9 @@ export const formatDeadLetter = (letter: DeadLetter): string[] => {
     letter.source === undefined
       ? 'source unknown'
       : `${letter.source.topic}[${letter.source.partition}]@${letter.source.offset}`;
+  const replay = letter.replayedFrom === undefined ? '' : ` (replayed from ${letter.replayedFrom})`;
   return [
-    `${new Date(letter.at).toISOString()} ${letter.partition}@${letter.offset} ${letter.function} ← ${origin}: ${letter.reason.type}: ${letter.reason.message}`,
+    `${new Date(letter.at).toISOString()} ${letter.partition}@${letter.offset} ${letter.function} ← ${origin}${replay}: ${letter.reason.type}: ${letter.reason.message}`,
     `    key ${describeBytes(letter.key)} value ${describeBytes(letter.value)}${Object.keys(letter.headers).length > 0 ? ` headers ${Object.keys(letter.headers).join(', ')}` : ''}`,
   ];
 };
@@ -92,6 +96,7 @@ export const deadLetterJson = (letter: DeadLetter) => ({
   source: letter.source ?? null,
   key: letter.key?.toString('base64') ?? null,
   value: letter.value?.toString('base64') ?? null,
+  replayedFrom: letter.replayedFrom ?? null,
   headers: Object.fromEntries(
     Object.entries(letter.headers).map(([name, value]) => [name, value.toString('base64')]),
   ),

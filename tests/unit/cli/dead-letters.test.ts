@@ -62,6 +62,25 @@ describe('toDeadLetter', () => {
   });
 });
 
+it('says which dead letter a replayed record that failed again came from', () => {
+  const letter = toDeadLetter(
+    0,
+    message({
+      'medstream.dlq.function': Buffer.from('medstream-local-transform'),
+      'medstream.dlq.reason.type': Buffer.from('TransformError'),
+      'medstream.dlq.reason.message': Buffer.from('unit: rejected'),
+      'medstream.dlq.source.topic': Buffer.from('raw.a'),
+      'medstream.dlq.source.partition': Buffer.from('0'),
+      'medstream.dlq.source.offset': Buffer.from('2'),
+      'medstream.dlq.replayed-from': Buffer.from('medstream.dlq/0/3'),
+    }),
+  );
+  expect(formatDeadLetter(letter)[0]).toBe(
+    '2026-11-24T10:00:00.000Z 0@41 medstream-local-transform ← raw.a[0]@2 (replayed from medstream.dlq/0/3): TransformError: unit: rejected',
+  );
+  expect(deadLetterJson(letter).replayedFrom).toBe('medstream.dlq/0/3');
+});
+
 describe('describeBytes', () => {
   it('prints text as a JSON string, cut at the limit', () => {
     expect(describeBytes(Buffer.from('ok\ttab\nline'))).toBe('"ok\\ttab\\nline"');
