@@ -7,6 +7,7 @@ import {
   findUnboundReferences,
   type IdentifierReference,
   identifierKeyOf,
+  identifierLookupFilter,
   identifiersOf,
   type PendingReference,
   pendingIdOf,
@@ -61,15 +62,7 @@ export const createMongoReferenceBinder = (db: Db): ReferenceBinder => {
         [...byType].map(async ([targetType, wanted]) => {
           const candidates = (await db
             .collection(targetType)
-            .find(
-              {
-                $or: wanted.map((reference) => ({
-                  'identifier.system': reference.system,
-                  'identifier.value': reference.value,
-                })),
-              },
-              { projection: { _id: 1, identifier: 1 } },
-            )
+            .find(identifierLookupFilter(wanted), { projection: { _id: 1, identifier: 1 } })
             .toArray()
             .catch(failWith(`look ${targetType} up by identifier`))) as Document[];
           resolved.set(

@@ -2,6 +2,7 @@ import type { FhirResource } from '../../../lib/fhir';
 import {
   applyReferences,
   findUnboundReferences,
+  identifierLookupFilter,
   identifiersOf,
   planBindingUpdate,
   planPendingReferences,
@@ -39,6 +40,33 @@ describe('findUnboundReferences', () => {
       performer: [{ identifier: { system: 'npi', value: '9' } }],
     });
     expect(findUnboundReferences(resource)).toEqual([]);
+  });
+});
+
+describe('identifierLookupFilter', () => {
+  const reference = (system: string, value: string) => ({
+    path: 'subject',
+    targetType: 'Patient',
+    system,
+    value,
+  });
+
+  it('asks for the values of one system with one $in (no $or of a clause per reference)', () => {
+    expect(
+      identifierLookupFilter([reference('mrn', '7'), reference('mrn', '8'), reference('mrn', '7')]),
+    ).toEqual({
+      'identifier.system': 'mrn',
+      'identifier.value': { $in: ['7', '8'] },
+    });
+  });
+
+  it('ORs one clause per system', () => {
+    expect(identifierLookupFilter([reference('mrn', '7'), reference('ssn', '7')])).toEqual({
+      $or: [
+        { 'identifier.system': 'mrn', 'identifier.value': { $in: ['7'] } },
+        { 'identifier.system': 'ssn', 'identifier.value': { $in: ['7'] } },
+      ],
+    });
   });
 });
 
