@@ -106,17 +106,13 @@ export const identifiersOf = (resource: Readonly<Record<string, unknown>>): Iden
     .filter((identifier): identifier is IdentifierKey => identifier !== undefined);
 
 /**
- * The target each identifier resolves to among candidates of one type: a candidate matches when
- * one of its identifiers has both the system and the value. Two candidates with one identifier
- * (two sources registering one MRN) resolve to the smallest id, so every binder picks the same.
- */
-/**
  * The filter that finds the targets of these references in their type's collection: per identifier
  * system, its values in one `$in` (an `$or` only across systems). The identifier index serves it;
  * an `$or` of one clause per reference did not on SecantusDB (a collection scan per clause: a
- * transform of 500 lab rows by MRN ran past its timeout at 50,000 patients), and on MongoDB each
- * clause scanned the whole system's range. Candidates may match a system and a value of two
- * different identifiers: `resolveTargets` keeps exact pairs only.
+ * transform of 500 lab rows by MRN ran past its timeout at 50,000 patients). On MongoDB, without
+ * `$elemMatch` only the system's bounds apply: one scan of its range instead of one per reference.
+ * Candidates may match a system and a value of two different identifiers: `resolveTargets` keeps
+ * exact pairs only.
  */
 export const identifierLookupFilter = (
   references: readonly IdentifierReference[],
@@ -135,6 +131,11 @@ export const identifierLookupFilter = (
   return clauses.length === 1 && only !== undefined ? only : { $or: clauses };
 };
 
+/**
+ * The target each identifier resolves to among candidates of one type: a candidate matches when
+ * one of its identifiers has both the system and the value. Two candidates with one identifier
+ * (two sources registering one MRN) resolve to the smallest id, so every binder picks the same.
+ */
 export const resolveTargets = (
   candidates: readonly TargetCandidate[],
   targetType: string,
