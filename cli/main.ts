@@ -94,6 +94,8 @@ export const buildProgram = (io: Io = defaultIo): Command => {
         program.getOptionValueSource('config') === 'cli' || process.env.MEDSTREAM_CONFIG !== undefined,
     });
   const configOf = () => toConfig(settingsOf(), process.env);
+  const kafkaOf = (config: Config) =>
+    createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-cli` });
   const connectClientOf = (url: string | undefined) =>
     createConnectClient(url ?? connectUrlOf(process.env, settingsOf()), io.fetch);
 
@@ -204,19 +206,15 @@ export const buildProgram = (io: Io = defaultIo): Command => {
       const wards = flags.wards ?? config.SIMULATOR_WARDS;
       const random = createSeededRandom(config.SIMULATOR_SEED);
       // Topics are created up front (idempotent) rather than auto-created by the first send.
-      const admin = createKafka({
-        brokers: config.KAFKA_BROKERS,
-        clientId: `${config.KAFKA_CLIENT_ID}-cli`,
-      }).admin();
+      const kafka = kafkaOf(config);
+      const admin = kafka.admin();
       await admin.connect();
       const existing = new Set(await admin.listTopics());
       const missing = wards.map(topicOfWard).filter((topic) => !existing.has(topic));
       if (missing.length > 0)
         await admin.createTopics({ topics: missing.map((topic) => ({ topic })), waitForLeaders: true });
       await admin.disconnect();
-      const producer = createProducer(
-        createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-cli` }),
-      );
+      const producer = createProducer(kafka);
       const simulation = createSimulation({
         population: createPopulation({ patients, wards }, random),
         publisher: createReadingPublisher({
@@ -325,8 +323,6 @@ export const buildProgram = (io: Io = defaultIo): Command => {
   const timeoutOption = new Option('--timeout <s>', 'give up after this many seconds')
     .argParser(positiveInt)
     .default(60);
-  const kafkaOf = (config: Config) =>
-    createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-cli` });
   dlq
     .command('show')
     .description('count the dead letters by function and reason, and show the last ones')

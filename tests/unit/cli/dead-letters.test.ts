@@ -15,19 +15,27 @@ const message = (
     headers,
   }) as KafkaMessage;
 
+/** The `medstream.dlq.*` headers the functions' DLQ publisher writes, from their short names. */
+const dlqHeaders = (fields: Record<string, string>): Record<string, Buffer> =>
+  Object.fromEntries(
+    Object.entries(fields).map(([name, value]) => [`medstream.dlq.${name}`, Buffer.from(value)]),
+  );
+
 describe('toDeadLetter', () => {
   it('reads the reason and origin headers, and keeps the original headers apart', () => {
     const letter = toDeadLetter(
       1,
       message({
         'medstream-batch-id': Buffer.from('b-1'),
-        'medstream.dlq.function': Buffer.from('medstream-local-transform'),
-        'medstream.dlq.reason.type': Buffer.from('MappingError'),
-        'medstream.dlq.reason.message': Buffer.from('gender: missing'),
-        'medstream.dlq.source.topic': Buffer.from('raw.mimic-patient'),
-        'medstream.dlq.source.partition': Buffer.from('2'),
-        'medstream.dlq.source.offset': Buffer.from('17'),
-        'medstream.dlq.source.timestamp': Buffer.from('1795000000000'),
+        ...dlqHeaders({
+          function: 'medstream-local-transform',
+          'reason.type': 'MappingError',
+          'reason.message': 'gender: missing',
+          'source.topic': 'raw.mimic-patient',
+          'source.partition': '2',
+          'source.offset': '17',
+          'source.timestamp': '1795000000000',
+        }),
       }),
     );
     expect(letter).toMatchObject({
@@ -60,25 +68,26 @@ describe('toDeadLetter', () => {
     );
     expect(formatDeadLetter(letter)[1]).toBe('    key "P1" value null');
   });
-});
-
-it('says which dead letter a replayed record that failed again came from', () => {
-  const letter = toDeadLetter(
-    0,
-    message({
-      'medstream.dlq.function': Buffer.from('medstream-local-transform'),
-      'medstream.dlq.reason.type': Buffer.from('TransformError'),
-      'medstream.dlq.reason.message': Buffer.from('unit: rejected'),
-      'medstream.dlq.source.topic': Buffer.from('raw.a'),
-      'medstream.dlq.source.partition': Buffer.from('0'),
-      'medstream.dlq.source.offset': Buffer.from('2'),
-      'medstream.dlq.replayed-from': Buffer.from('medstream.dlq/0/3'),
-    }),
-  );
-  expect(formatDeadLetter(letter)[0]).toBe(
-    '2026-11-24T10:00:00.000Z 0@41 medstream-local-transform ← raw.a[0]@2 (replayed from medstream.dlq/0/3): TransformError: unit: rejected',
-  );
-  expect(deadLetterJson(letter).replayedFrom).toBe('medstream.dlq/0/3');
+  it('says which dead letter a replayed record that failed again came from', () => {
+    const letter = toDeadLetter(
+      0,
+      message(
+        dlqHeaders({
+          function: 'medstream-local-transform',
+          'reason.type': 'TransformError',
+          'reason.message': 'unit: rejected',
+          'source.topic': 'raw.a',
+          'source.partition': '0',
+          'source.offset': '2',
+          'replayed-from': 'medstream.dlq/0/3',
+        }),
+      ),
+    );
+    expect(formatDeadLetter(letter)[0]).toBe(
+      '2026-11-24T10:00:00.000Z 0@41 medstream-local-transform ← raw.a[0]@2 (replayed from medstream.dlq/0/3): TransformError: unit: rejected',
+    );
+    expect(deadLetterJson(letter).replayedFrom).toBe('medstream.dlq/0/3');
+  });
 });
 
 describe('describeBytes', () => {
