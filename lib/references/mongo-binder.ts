@@ -38,9 +38,34 @@ const failWith = (what: string) => (cause: unknown) => {
   throw new UnavailableError(`reference binding: cannot ${what}`, { cause });
 };
 
+/**
+ * The index a target type gets when references look it up: identifier values alone. The lookup
+ * filter bounds the store's `identifier` index (system, value) on the system only, its fields being
+ * in one array and the filter having no `$elemMatch` (which SecantusDB runs as a collection scan):
+ * on MongoDB that reads every target of the system per lookup. `$in` points on the values alone
+ * read only the candidates. Created on the first lookup of a type in a container, so collections
+ * nothing references (Observation) pay nothing on their writes.
+ */
+export const TARGET_VALUE_INDEX = { name: 'identifier-value', key: { 'identifier.value': 1 } } as const;
+
 /** The binder on MongoDB: targets in their type's collection, pending entries in one collection. */
 export const createMongoReferenceBinder = (db: Db): ReferenceBinder => {
   const pendingCollection = db.collection<PendingReference>(PENDING_REFERENCES);
+  const targetIndexed = new Map<string, Promise<unknown>>();
+  const ensureTargetIndex = (targetType: string): Promise<unknown> => {
+    let ready = targetIndexed.get(targetType);
+    if (ready === undefined) {
+      ready = db
+        .collection(targetType)
+        .createIndex({ ...TARGET_VALUE_INDEX.key }, { name: TARGET_VALUE_INDEX.name })
+        .catch((cause: unknown) => {
+          targetIndexed.delete(targetType);
+          failWith(`index ${targetType} by identifier value`)(cause);
+        });
+      targetIndexed.set(targetType, ready);
+    }
+    return ready;
+  };
   let indexed: Promise<unknown> | undefined;
   const ensureIndex = (): Promise<unknown> => {
     indexed ??= pendingCollection
@@ -60,6 +85,7 @@ export const createMongoReferenceBinder = (db: Db): ReferenceBinder => {
       const resolved = new Map<string, Map<string, string>>();
       await Promise.all(
         [...byType].map(async ([targetType, wanted]) => {
+          await ensureTargetIndex(targetType);
           const candidates = (await db
             .collection(targetType)
             .find(identifierLookupFilter(wanted), { projection: { _id: 1, identifier: 1 } })

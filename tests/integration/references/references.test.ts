@@ -5,7 +5,7 @@ import csvLabResults from '../../../connectors/sources/csv-lab-results-by-mrn.js
 import { makeHandler as makeCsvHandler } from '../../../functions/csv-source';
 import { trackExtracted } from '../../../lib/batches/tracking';
 import { deriveResourceId } from '../../../lib/fhir';
-import { PENDING_REFERENCES } from '../../../lib/references/mongo-binder';
+import { PENDING_REFERENCES, TARGET_VALUE_INDEX } from '../../../lib/references/mongo-binder';
 import { parseCsvSourceConfig } from '../../../lib/sources/csv-config';
 import { resolveCsvSource } from '../../../lib/sources/csv-ingest';
 import { createRawPublisher } from '../../../lib/sources/raw-messages';
@@ -158,6 +158,11 @@ describe('reference binding on the real stack', () => {
     expect((await subjectOf(stage.db, 910001))?.reference).toBe(patientReference(first));
     expect((await subjectOf(stage.db, 910002))?.reference).toBe(patientReference(second));
     expect(await stage.db.collection(PENDING_REFERENCES).countDocuments()).toBe(0);
+    // The looked-up type is indexed by identifier value; the referencing type is not.
+    const indexesOf = async (type: string) =>
+      Object.fromEntries((await stage.db.collection(type).indexes()).map((index) => [index.name, index.key]));
+    expect(await indexesOf('Patient')).toMatchObject({ [TARGET_VALUE_INDEX.name]: TARGET_VALUE_INDEX.key });
+    expect(await indexesOf('Observation')).not.toHaveProperty(TARGET_VALUE_INDEX.name);
   });
 
   it('binds at once an observation whose patient is already loaded, and leaves one naming an unknown MRN pending', async () => {
