@@ -1,21 +1,7 @@
-import csvLabResultsByMrn from '../../connectors/sources/csv-lab-results-by-mrn.json';
-import csvPatients from '../../connectors/sources/csv-patients.json';
-import patientIncrementing from '../../connectors/sources/mimic-patient-incrementing.json';
-import vitalSignsChanges from '../../connectors/sources/mimic-vital-signs-changes.json';
+import { readConnectorFiles } from '../connectors/files';
 import { ConfigError } from '../errors';
 import { CSV_SOURCE_CLASS, type CsvSourceConfig, parseCsvSourceConfig } from './csv-config';
 import { JDBC_SOURCE_CLASSES, type JdbcSourceConfig, parseJdbcSourceConfig } from './jdbc-config';
-
-/**
- * The files of `connectors/sources/`, imported so the bundler ships them inside the functions (a
- * Lambda package has no connectors directory). A unit test checks this list against the directory.
- */
-export const SHIPPED_SOURCE_FILES: Readonly<Record<string, unknown>> = {
-  'csv-lab-results-by-mrn.json': csvLabResultsByMrn,
-  'csv-patients.json': csvPatients,
-  'mimic-patient-incrementing.json': patientIncrementing,
-  'mimic-vital-signs-changes.json': vitalSignsChanges,
-};
 
 /** Source connector files sorted by kind, each parsed strictly. */
 export type SourceConnectors = { jdbc: JdbcSourceConfig[]; csv: CsvSourceConfig[] };
@@ -52,6 +38,6 @@ export const parseSourceConnectors = (files: Readonly<Record<string, unknown>>):
   return connectors;
 };
 
-/** The shipped source connectors, parsed (once, at cold start). */
+/** The source connectors of `connectors/sources/`, bundled at build time, parsed (once, at cold start). */
 export const loadShippedSourceConnectors = (): SourceConnectors =>
-  parseSourceConnectors(SHIPPED_SOURCE_FILES);
+  parseSourceConnectors(readConnectorFiles('sources'));

@@ -1,21 +1,45 @@
-// serverless.yml's Kafka events against the shipped connectors: every mapping's raw topic is read by
-// `transform` and every resource type's fhir topic by `load-fhir`, in every Kafka variant, and every
-// source connector publishes to a topic `transform` reads. A mapping or source added without its
-// event would publish records nothing ever reads (as the lab CSV by MRN did).
+// serverless.yml's Kafka events, as scripts/serverless/kafka-events.js plans them from the stage's
+// template: every mapping's raw topic is read by `transform` and every resource type's fhir topic
+// by `load-fhir`, in every Kafka variant, and every source connector publishes to a topic
+// `transform` reads. A mapping or source without its event would publish records nothing ever
+// reads (as the lab CSV by MRN did when the events were listed by hand).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { shippedTriggerTopics } from '../../../lib/connectors/trigger-topics';
+import { ConfigError } from '../../../lib/errors';
 import { loadShippedSourceConnectors } from '../../../lib/sources/shipped-connectors';
 import { createTopicNames } from '../../../lib/transform/messages';
 import { loadShippedMappings } from '../../../lib/transform/shipped-mappings';
 
-const ROOT = path.resolve(__dirname, '../../..');
-type KafkaEvent = { kafka?: { topic: string }; msk?: { topic: string } };
-const { kafkaEvents } = parse(readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8'), { merge: true })
-  .custom as { kafkaEvents: Record<string, Record<string, KafkaEvent[]>> };
+type KafkaEvent = Record<string, { topic: string; [option: string]: unknown }>;
+type Resolver = {
+  resolveConfigurationProperty(property: string[]): Promise<unknown>;
+  resolveVariable(variable: string): Promise<unknown>;
+};
+const kafkaEventsScript = require('../../../scripts/serverless/kafka-events.js') as Record<
+  'sinkPostgres' | 'transform' | 'loadFhir',
+  (resolver: Resolver, plan?: typeof shippedTriggerTopics) => Promise<KafkaEvent[]>
+>;
 
-const topicsOf = (events: KafkaEvent[] | undefined): string[] =>
-  (events ?? []).map((event) => (event.kafka ?? event.msk)?.topic ?? '').sort();
+const ROOT = path.resolve(__dirname, '../../..');
+const configuration = parse(readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8'), { merge: true });
+const { kafkaEvents } = configuration.custom as { kafkaEvents: Record<string, Record<string, KafkaEvent[]>> };
+
+// What osls hands a `${file(...)}` resolver, over serverless.yml as written, in one variant.
+const resolverOf = (variant: string, wards = 'default'): Resolver => ({
+  resolveVariable: async (variable) => {
+    if (variable !== 'param:kafkaVariant') throw new Error(`unexpected variable ${variable}`);
+    return variant;
+  },
+  resolveConfigurationProperty: async (property) => {
+    if (property.join('.') === 'functions.simulate.environment.SIMULATOR_WARDS') return wards;
+    return property.reduce<unknown>((value, key) => (value as Record<string, unknown>)?.[key], configuration);
+  },
+});
+
+const topicOf = (event: KafkaEvent): string => Object.values(event)[0]?.topic ?? '';
+const topicsOf = (events: KafkaEvent[]): string[] => events.map(topicOf).sort();
 
 const registry = loadShippedMappings();
 const topics = createTopicNames();
@@ -25,15 +49,48 @@ const fhirTopics = [
 ].sort();
 
 describe.each(Object.keys(kafkaEvents))("serverless.yml's %s Kafka events", (variant) => {
-  const events = kafkaEvents[variant] ?? {};
+  const resolver = resolverOf(variant);
 
-  it('read the raw topic of every mapping (transform) and the fhir topic of every type (load-fhir)', () => {
-    expect(topicsOf(events.transform)).toEqual(rawTopics);
-    expect(topicsOf(events.loadFhir)).toEqual(fhirTopics);
+  it('read the raw topic of every mapping (transform) and the fhir topic of every type (load-fhir)', async () => {
+    expect(topicsOf(await kafkaEventsScript.transform(resolver, shippedTriggerTopics))).toEqual(rawTopics);
+    expect(topicsOf(await kafkaEventsScript.loadFhir(resolver, shippedTriggerTopics))).toEqual(fhirTopics);
   });
 
-  it("read every source connector's topic", () => {
+  it("read every source connector's topic", async () => {
+    const read = topicsOf(await kafkaEventsScript.transform(resolver, shippedTriggerTopics));
     const { jdbc, csv } = loadShippedSourceConnectors();
-    for (const source of [...jdbc, ...csv]) expect(topicsOf(events.transform)).toContain(source.topic);
+    for (const source of [...jdbc, ...csv]) expect(read).toContain(source.topic);
+  });
+
+  it("copy the stage's template, its topic aside, into every event", async () => {
+    for (const name of ['transform', 'loadFhir', 'sinkPostgres'] as const) {
+      const [template] = kafkaEvents[variant]?.[name] ?? [];
+      const [kind, settings] = Object.entries(template ?? {})[0] ?? [];
+      if (kind === undefined) throw new Error(`no ${name} template in ${variant}`);
+      const { topic: _, ...options } = settings ?? {};
+      for (const event of await kafkaEventsScript[name](resolver, shippedTriggerTopics)) {
+        expect(Object.keys(event)).toEqual([kind]);
+        expect(event[kind]).toEqual({ ...options, topic: expect.any(String) });
+      }
+    }
+  });
+
+  it('read biometrics_<ward> for every ward of the simulator (sinkPostgres)', async () => {
+    const events = await kafkaEventsScript.sinkPostgres(resolverOf(variant, 'icu, cardio,icu'));
+    expect(events.map(topicOf)).toEqual(['biometrics_icu', 'biometrics_cardio']);
+    await expect(kafkaEventsScript.sinkPostgres(resolverOf(variant, 'icu,er-2'))).rejects.toThrow(
+      /'er-2': wards are topic suffixes/,
+    );
+  });
+});
+
+describe('a connector its function would refuse', () => {
+  it('stops serverless with the message naming it, not a stack', async () => {
+    const refused = new ConfigError('connector x publishes to raw.y, which no mapping reads');
+    const rejection = kafkaEventsScript.transform(resolverOf('local'), () => {
+      throw refused;
+    });
+    await expect(rejection).rejects.toBe(refused);
+    expect(refused.stack).toBe('ConfigError: connector x publishes to raw.y, which no mapping reads');
   });
 });
