@@ -103,11 +103,32 @@ export const createS3Poller = (options: PollerOptions) => {
   let stopped = false;
   return {
     pollOnce,
-    /** Polls every `intervalMs`, one poll at a time; a listing failure is logged and retried. */
+    /**
+     * Polls every `intervalMs`, one poll at a time. A listing failure is retried at the next poll
+     * and logged once while it lasts (again only if the error changes), then its end: an S3
+     * outage is one pair of lines, not one a second.
+     */
     start(intervalMs: number): void {
+      let outage: { since: Date; polls: number; error: string } | undefined;
       const tick = (): void => {
         running = pollOnce()
-          .catch((error: unknown) => options.log.warn('cannot list the bucket', { error: String(error) }))
+          .then(() => {
+            if (outage === undefined) return;
+            options.log.info('the bucket answers again', {
+              failedPolls: outage.polls,
+              seconds: Math.round((options.now().getTime() - outage.since.getTime()) / 1000),
+            });
+            outage = undefined;
+          })
+          .catch((error: unknown) => {
+            const text = String(error);
+            if (outage?.error !== text) {
+              options.log.warn('cannot list the bucket; retried at every poll, quiet until it answers', {
+                error: text,
+              });
+            }
+            outage = { since: outage?.since ?? options.now(), polls: (outage?.polls ?? 0) + 1, error: text };
+          })
           .finally(() => {
             if (!stopped) timer = setTimeout(tick, intervalMs);
           });

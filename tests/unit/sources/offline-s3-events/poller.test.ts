@@ -113,6 +113,45 @@ describe('createS3Poller', () => {
     expect(invoked).toEqual(['incoming/bad.csv', 'incoming/bad.csv', 'incoming/bad.csv']);
     expect(stats.map((stat) => stat.abandoned)).toEqual([0, 0, 1, 0]);
   });
+
+  it('logs a listing outage once while it lasts (again if the error changes), then its end', async () => {
+    jest.useFakeTimers({ now: new Date('2026-11-22T23:00:00.000Z') });
+    try {
+      const lines: [string, string, Record<string, unknown> | undefined][] = [];
+      const answers = ['refused', 'refused', 'refused', 'timeout', 'refused', 'ok', 'ok', 'refused'];
+      const poller = createS3Poller({
+        subscriptions: [{ functionKey: 'csvSource', bucket: 'drops', prefix: 'incoming/', suffix: '.csv' }],
+        list: async () => {
+          const answer = answers.shift() ?? 'ok';
+          if (answer !== 'ok') throw new Error(`connect ${answer}`);
+          return [];
+        },
+        invoke: async () => undefined,
+        log: {
+          info: (message, extra) => lines.push(['info', message, extra]),
+          warn: (message, extra) => lines.push(['warn', message, extra]),
+          error: (message, extra) => lines.push(['error', message, extra]),
+        },
+        now: () => new Date(),
+        region: 'us-east-1',
+        deliverExisting: false,
+      });
+      poller.start(1000);
+      await jest.advanceTimersByTimeAsync(8_500);
+      await poller.stop();
+      const outage = 'cannot list the bucket; retried at every poll, quiet until it answers';
+      expect(lines.filter(([, message]) => !message.startsWith('first listing'))).toEqual([
+        ['warn', outage, { error: 'Error: connect refused' }],
+        ['warn', outage, { error: 'Error: connect timeout' }],
+        ['warn', outage, { error: 'Error: connect refused' }],
+        ['info', 'the bucket answers again', { failedPolls: 5, seconds: 5 }],
+        ['warn', outage, { error: 'Error: connect refused' }],
+        ['info', 'the bucket answers again', { failedPolls: 1, seconds: 1 }],
+      ]);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
 });
 
 describe('the S3 events plugin', () => {
