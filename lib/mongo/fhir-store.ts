@@ -8,6 +8,7 @@ import {
 } from 'mongodb';
 import { MedstreamError, UnavailableError } from '../errors';
 import type { FhirResource } from '../fhir';
+import { indexesOnce } from './indexes';
 
 /** A document the store refused on its own (too large, an invalid field name): never retried. */
 export class StoreRejectedError extends MedstreamError {
@@ -76,22 +77,11 @@ const isTransientWriteError = (error: { code?: number | string }): boolean => er
  * indexes are created once per collection per cold start (createIndexes is idempotent).
  */
 export const createMongoFhirStore = (db: Db): FhirStore => {
-  const indexed = new Map<string, Promise<void>>();
-  const ensureIndexes = (resourceType: string): Promise<void> => {
-    let ready = indexed.get(resourceType);
-    if (ready === undefined) {
-      ready = db
-        .collection(resourceType)
-        .createIndexes(FHIR_INDEXES.map((index) => ({ name: index.name, key: { ...index.key } })))
-        .then(() => undefined)
-        .catch((cause: unknown) => {
-          indexed.delete(resourceType);
-          throw new UnavailableError(`cannot create the indexes of ${resourceType}`, { cause });
-        });
-      indexed.set(resourceType, ready);
-    }
-    return ready;
-  };
+  const ensureIndexes = indexesOnce(
+    db,
+    FHIR_INDEXES,
+    (resourceType, cause) => new UnavailableError(`cannot create the indexes of ${resourceType}`, { cause }),
+  );
 
   return {
     async upsertResources(resourceType, resources) {

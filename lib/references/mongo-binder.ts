@@ -1,6 +1,7 @@
 import type { AnyBulkWriteOperation, Db, Document } from 'mongodb';
 import { UnavailableError } from '../errors';
 import type { FhirStore } from '../mongo/fhir-store';
+import { indexesOnce } from '../mongo/indexes';
 import {
   applyReferences,
   type Binding,
@@ -34,8 +35,11 @@ export type ReferenceBinder = {
   bind(bindings: readonly Binding[], settled: readonly PendingReference[]): Promise<void>;
 };
 
+const unavailable = (what: string, cause: unknown) =>
+  new UnavailableError(`reference binding: cannot ${what}`, { cause });
+
 const failWith = (what: string) => (cause: unknown) => {
-  throw new UnavailableError(`reference binding: cannot ${what}`, { cause });
+  throw unavailable(what, cause);
 };
 
 /**
@@ -51,31 +55,15 @@ export const TARGET_VALUE_INDEX = { name: 'identifier-value', key: { 'identifier
 /** The binder on MongoDB: targets in their type's collection, pending entries in one collection. */
 export const createMongoReferenceBinder = (db: Db): ReferenceBinder => {
   const pendingCollection = db.collection<PendingReference>(PENDING_REFERENCES);
-  const targetIndexed = new Map<string, Promise<unknown>>();
-  const ensureTargetIndex = (targetType: string): Promise<unknown> => {
-    let ready = targetIndexed.get(targetType);
-    if (ready === undefined) {
-      ready = db
-        .collection(targetType)
-        .createIndex({ ...TARGET_VALUE_INDEX.key }, { name: TARGET_VALUE_INDEX.name })
-        .catch((cause: unknown) => {
-          targetIndexed.delete(targetType);
-          failWith(`index ${targetType} by identifier value`)(cause);
-        });
-      targetIndexed.set(targetType, ready);
-    }
-    return ready;
-  };
-  let indexed: Promise<unknown> | undefined;
-  const ensureIndex = (): Promise<unknown> => {
-    indexed ??= pendingCollection
-      .createIndex({ targetType: 1, key: 1 }, { name: 'target' })
-      .catch((cause: unknown) => {
-        indexed = undefined;
-        failWith('create the pending index')(cause);
-      });
-    return indexed;
-  };
+  const ensureTargetIndex = indexesOnce(db, [TARGET_VALUE_INDEX], (targetType, cause) =>
+    unavailable(`index ${targetType} by identifier value`, cause),
+  );
+  const ensurePendingIndex = indexesOnce(
+    db,
+    [{ name: 'target', key: { targetType: 1, key: 1 } }],
+    (_, cause) => unavailable('create the pending index', cause),
+  );
+  const ensureIndex = () => ensurePendingIndex(PENDING_REFERENCES);
   return {
     async resolve(references) {
       const byType = new Map<string, IdentifierReference[]>();
