@@ -238,11 +238,13 @@ const createTableOf = async (table: string, mode: PostgresMode) => {
   tables.push(table);
   const pool = createSinkPool(config.DATABASE_URL, 1);
   try {
+    const { connector, fields } = columnsOf(mode);
     await createPgTableStore(pool, {
+      ...connector,
       autoCreate: true,
       autoEvolve: false,
       quoteIdentifiers: true,
-    }).ensureTable({ schema: undefined, name: table }, columnsOf(mode).fields);
+    }).ensureTable({ schema: undefined, name: table }, fields);
   } finally {
     await pool.end();
   }

@@ -152,6 +152,29 @@ export type DeadLetterSink = {
   ): Promise<void>;
 };
 
+const logByCause = (message: string, failures: readonly RecordFailure[], retryable: boolean): void => {
+  const causes = new Map<string, { error: ReturnType<typeof describeError>; records: KafkaEventRecord[] }>();
+  for (const failure of failures) {
+    const error = describeError(failure.error);
+    const key = `${error.type}: ${error.message}`;
+    const cause = causes.get(key) ?? { error, records: [] };
+    cause.records.push(failure.record);
+    causes.set(key, cause);
+  }
+  for (const { error, records } of causes.values()) {
+    const first = records[0] as KafkaEventRecord;
+    logger.warn(message, {
+      records: records.length,
+      first: correlationIdOf(first),
+      ...(records.length > 1
+        ? { last: correlationIdOf(records[records.length - 1] as KafkaEventRecord) }
+        : {}),
+      retryable,
+      error,
+    });
+  }
+};
+
 /**
  * The one error policy for Kafka-triggered functions. Non-retryable failures are dead-lettered
  * with their reason and the batch goes on; retryable ones are reported as batch item failures, so
@@ -165,35 +188,10 @@ export const settleBatch = async (
 ): Promise<KafkaBatchResponse> => {
   const poison = failures.filter((failure) => !isRetryable(failure.error));
   const retry = failures.filter((failure) => isRetryable(failure.error));
-  for (const failure of poison) {
-    logger.warn('record failed', {
-      correlationId: correlationIdOf(failure.record),
-      retryable: false,
-      error: describeError(failure.error),
-    });
-  }
-  // Retryable failures mostly share one cause (the database is down: every record of the batch):
-  // one line per cause, not a thousand.
-  const causes = new Map<string, { error: ReturnType<typeof describeError>; records: KafkaEventRecord[] }>();
-  for (const failure of retry) {
-    const error = describeError(failure.error);
-    const key = `${error.type}: ${error.message}`;
-    const cause = causes.get(key) ?? { error, records: [] };
-    cause.records.push(failure.record);
-    causes.set(key, cause);
-  }
-  for (const { error, records } of causes.values()) {
-    const first = records[0] as KafkaEventRecord;
-    logger.warn('records failed, to be retried', {
-      records: records.length,
-      first: correlationIdOf(first),
-      ...(records.length > 1
-        ? { last: correlationIdOf(records[records.length - 1] as KafkaEventRecord) }
-        : {}),
-      retryable: true,
-      error,
-    });
-  }
+  // Failures mostly share one cause (the database is down, or a table the configuration does not
+  // fit: every record of the batch): one line per cause, not a thousand. Each dead letter carries
+  // its own reason (`medstream dlq show`).
+  logByCause('records failed, to be retried', retry, true);
   if (poison.length > 0) {
     await options.deadLetters.deadLetter(
       poison.map((failure) => ({
@@ -202,6 +200,7 @@ export const settleBatch = async (
         functionName: options.functionName,
       })),
     );
+    logByCause('records dead-lettered', poison, false);
   }
   return {
     batchItemFailures: retry.map(({ record }) => ({

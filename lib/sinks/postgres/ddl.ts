@@ -1,5 +1,5 @@
 import { SchemaError } from '../../errors';
-import type { SinkConnectorConfig } from './config';
+import { INSERT_MODE, PK_MODE, type SinkConnectorConfig } from './config';
 import { type ConnectSchema, LOGICAL } from './connect-schema';
 import { describeField, hasDefault, isOptionalField, type SinkField } from './fields';
 import { decimalToString, formatDate, formatTime, formatTimestamp } from './values';
@@ -7,11 +7,17 @@ import { decimalToString, formatDate, formatTime, formatTimestamp } from './valu
 /** A destination table: `table.name.format` may name a schema (`schema.table`). */
 export type TableRef = { schema: string | undefined; name: string };
 
-/** What the database says a table has (PostgreSQL folds unquoted names to lower case). */
-export type ExistingTable = { columns: { name: string; type: string }[] };
+/**
+ * What the database says a table has (PostgreSQL folds unquoted names to lower case): its columns,
+ * and the column sets of its primary key and unique indexes (those ON CONFLICT can name).
+ */
+export type ExistingTable = { columns: { name: string; type: string }[]; uniqueKeys: string[][] };
 
-/** The config keys that govern DDL. */
-export type DdlSettings = Pick<SinkConnectorConfig, 'autoCreate' | 'autoEvolve' | 'quoteIdentifiers'>;
+/** The config keys that govern DDL, and the modes that say whether writes need a unique key. */
+export type DdlSettings = Pick<
+  SinkConnectorConfig,
+  'autoCreate' | 'autoEvolve' | 'quoteIdentifiers' | 'insertMode' | 'pkMode'
+>;
 
 /** Splits `schema.table` the way the JDBC sink's TableId parsing does for PostgreSQL. */
 export const parseTableRef = (qualified: string): TableRef => {
@@ -178,4 +184,34 @@ export const planTableDdl = (
     (field) => `ADD COLUMN IF NOT EXISTS ${columnSpecOf(field, settings.quoteIdentifiers)}`,
   );
   return [`ALTER TABLE ${display} \n${additions.join(',\n')}`];
+};
+
+/**
+ * Writes that name the key in ON CONFLICT (upsert; insert under pk.mode kafka, where a conflict is
+ * a redelivery) need a primary key or unique index on exactly the key columns. The sink makes one
+ * only when it creates the table; a table made for another pk.mode (or by hand) may lack it, and
+ * PostgreSQL would refuse every row with "no unique or exclusion constraint matching the ON
+ * CONFLICT specification". Throws a SchemaError saying what the table has and what is needed.
+ */
+export const checkUniqueKey = (
+  table: TableRef,
+  fields: readonly SinkField[],
+  existing: ExistingTable,
+  settings: DdlSettings,
+): void => {
+  const writesOnConflict =
+    settings.insertMode === INSERT_MODE.upsert ||
+    (settings.insertMode === INSERT_MODE.insert && settings.pkMode === PK_MODE.kafka);
+  const keyFields = fields.filter((field) => field.isPrimaryKey).map((field) => field.name);
+  if (!writesOnConflict || keyFields.length === 0) return;
+  const fold = (name: string) => (settings.quoteIdentifiers ? name : name.toLowerCase());
+  const wanted = JSON.stringify(keyFields.map(fold).sort());
+  if (existing.uniqueKeys.some((key) => JSON.stringify([...key].sort()) === wanted)) return;
+  const has =
+    existing.uniqueKeys.length === 0
+      ? 'no primary key or unique index'
+      : `unique keys ${existing.uniqueKeys.map((key) => `(${key.join(', ')})`).join(', ')} only`;
+  throw new SchemaError(
+    `Table ${qualifiedName(table, settings.quoteIdentifiers)} has ${has}, but insert.mode ${settings.insertMode} with pk.mode ${settings.pkMode} writes by the key (${keyFields.join(', ')}): the sink creates a table's key only with the table, and never changes it; write to a new table (table.name.format) or give this one that key`,
+  );
 };

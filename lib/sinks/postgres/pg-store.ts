@@ -4,7 +4,14 @@ import type { Pool, PoolClient, QueryResult } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { SchemaError, UnavailableError } from '../../errors';
 import { logger } from '../../logger';
-import { type DdlSettings, type ExistingTable, missingFieldsOf, planTableDdl, type TableRef } from './ddl';
+import {
+  checkUniqueKey,
+  type DdlSettings,
+  type ExistingTable,
+  missingFieldsOf,
+  planTableDdl,
+  type TableRef,
+} from './ddl';
 import { type ChunkWriter, recordsOfRow, type TableStore, type WriteChunk } from './sink';
 import { CHUNK_KIND } from './statements';
 
@@ -66,9 +73,21 @@ const describeTable = async (
         WHERE c.relname = $1 AND n.nspname = COALESCE($2, current_schema())`,
       [fold(table.name), table.schema === undefined ? null : fold(table.schema)],
     );
-    return exists.rowCount === 0 ? undefined : { columns: [] };
+    return exists.rowCount === 0 ? undefined : { columns: [], uniqueKeys: [] };
   }
-  return { columns: result.rows };
+  // Unique indexes ON CONFLICT can infer: over plain columns, not partial.
+  const keys = await client.query<{ columns: string[] }>(
+    `SELECT array_agg(a.attname::text ORDER BY a.attnum) AS columns
+       FROM pg_index i
+       JOIN pg_class c ON c.oid = i.indrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY (i.indkey)
+      WHERE c.relname = $1 AND n.nspname = COALESCE($2, current_schema())
+        AND i.indisunique AND i.indpred IS NULL AND NOT (0 = ANY (i.indkey))
+      GROUP BY i.indexrelid`,
+    [fold(table.name), table.schema === undefined ? null : fold(table.schema)],
+  );
+  return { columns: result.rows, uniqueKeys: keys.rows.map((row) => row.columns) };
 };
 
 const tableKeyOf = (table: TableRef) => JSON.stringify([table.schema ?? null, table.name]);
@@ -95,6 +114,7 @@ export const createPgTableStore = (pool: Pool, settings: DdlSettings): TableStor
           if (statements.length > 0)
             logger.info('sink table ddl applied', { table: table.name, statements: statements.length });
           const after = await describeTable(client, table, settings.quoteIdentifiers);
+          if (after !== undefined) checkUniqueKey(table, fields, after, settings);
           await client.query('COMMIT');
           if (after !== undefined) known.set(key, after);
         } catch (error) {

@@ -349,6 +349,25 @@ describe('insert modes and pk modes', () => {
     expect(sql?.def).toBe('PRIMARY KEY (patient_id)');
   });
 
+  it('dead-letters, saying why, records upserted into a table keyed for another pk.mode', async () => {
+    const topic = await createTestTopic();
+    await produceAvro(topic, { key: KEY, value: READING }, [reading('p1', 80), reading('p1', 85)]);
+    const byKafka = await sinkHandlerFor({ topics: topic, 'auto.create': 'true', 'pk.mode': 'kafka' });
+    await byKafka.handler(await consumeAsEvent(topic, 1));
+    // The connector switched to the latest reading per patient, its table left as it was.
+    const { handler, dlqTopic } = await sinkHandlerFor({
+      topics: topic,
+      'insert.mode': 'upsert',
+      'pk.mode': 'record_key',
+    });
+    await expect(handler(await consumeAsEvent(topic, 1, 1))).resolves.toEqual({ batchItemFailures: [] });
+    const [letter] = await readDeadLetters(dlqTopic, 1);
+    expect(letter?.headers['medstream.dlq.reason.message']).toBe(
+      `Table "${topic}" has unique keys (__connect_topic, __connect_partition, __connect_offset) only, but insert.mode upsert with pk.mode record_key writes by the key (patient_id): the sink creates a table's key only with the table, and never changes it; write to a new table (table.name.format) or give this one that key`,
+    );
+    expect((await rowsOf(topic)).map((row) => row.heart_rate)).toEqual([80]);
+  });
+
   it('upsert with pk.mode record_value and pk.fields', async () => {
     const topic = await createTestTopic();
     await produceAvro(topic, { value: READING }, [reading('p1', 80), reading('p1', 99)]);

@@ -76,7 +76,7 @@ describe('settleBatch', () => {
     });
   });
 
-  it('logs retryable failures once per cause, with their count, and each poison record on its own', async () => {
+  it('logs failures once per cause, with their count, dead-lettered and retried apart', async () => {
     const record = event.records['raw.patients-0']?.[0];
     if (record === undefined) throw new Error('fixture changed');
     const at = (offset: number) => ({ ...record, offset });
@@ -87,11 +87,11 @@ describe('settleBatch', () => {
           ...[1, 2, 3].map((offset) => ({ record: at(offset), error: new UnavailableError('db down') })),
           { record: at(4), error: new UnavailableError('disk full') },
           { record: at(5), error: new ParseError('bad') },
+          { record: at(6), error: new ParseError('bad') },
         ],
         { deadLetters: collectingDlq().sink, functionName: 'f' },
       );
       expect(warn.mock.calls).toEqual([
-        ['record failed', expect.objectContaining({ correlationId: 'raw.patients-0-5', retryable: false })],
         [
           'records failed, to be retried',
           expect.objectContaining({
@@ -107,6 +107,16 @@ describe('settleBatch', () => {
             records: 1,
             first: 'raw.patients-0-4',
             error: expect.objectContaining({ message: 'disk full' }),
+          }),
+        ],
+        [
+          'records dead-lettered',
+          expect.objectContaining({
+            records: 2,
+            first: 'raw.patients-0-5',
+            last: 'raw.patients-0-6',
+            retryable: false,
+            error: expect.objectContaining({ message: 'bad' }),
           }),
         ],
       ]);
