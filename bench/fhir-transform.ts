@@ -4,14 +4,9 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { generateClinicalDataset } from '../lib/clinical/generate';
-import {
-  groupRowsByKey,
-  loadMappingRegistry,
-  type SourceRow,
-  selectRowsInMemory,
-  transformRows,
-} from '../lib/fhir';
+import { groupRowsByKey, type SourceRow, selectRowsInMemory, transformRows } from '../lib/fhir';
 import { createSeededRandom } from '../lib/random';
+import { loadShippedMappings } from '../lib/transform/shipped-mappings';
 
 export type TransformFigures = {
   mapping: string;
@@ -26,7 +21,7 @@ export const measureFhirTransform = (
   patients: number,
 ): { perMapping: TransformFigures[]; total: TransformFigures } => {
   const dataset = generateClinicalDataset({ patients }, createSeededRandom(20_000));
-  const registry = loadMappingRegistry(path.join(__dirname, '../connectors/mappings'));
+  const registry = loadShippedMappings();
   const now = new Date();
   const perMapping: TransformFigures[] = [];
   for (const [id, compiled] of registry) {

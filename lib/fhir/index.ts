@@ -7,7 +7,7 @@ export { CLEANING_FUNCTIONS, type CleaningName } from './cleaning';
 export { type CompiledMapping, compileMappings, type MappingRegistry } from './compile';
 export { MappingError, TransformError, type TransformFailure } from './errors';
 export { deriveResourceId, uuidV5 } from './ids';
-export { loadMappingRegistry, parseMapping, readMappingDirectory } from './mapping-files';
+export { parseMapping } from './mapping-files';
 export { type Mapping, mappingSchema } from './mapping-schema';
 export { selectRowsInMemory } from './memory-source';
 export { MERGING_FUNCTIONS, type MergingName } from './merging';

@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { Client, types } from 'pg';
 import { generateClinicalDataset } from '../../../lib/clinical/generate';
 import { loadClinicalDataset } from '../../../lib/clinical/load';
 import { loadConfig } from '../../../lib/config';
-import { loadMappingRegistry } from '../../../lib/fhir/mapping-files';
 import { selectRowsInMemory } from '../../../lib/fhir/memory-source';
 import { groupRowsByKey, type SourceRow } from '../../../lib/fhir/rows';
 import {
@@ -16,6 +14,7 @@ import {
 } from '../../../lib/fhir/sql';
 import { type FhirResource, transformRows } from '../../../lib/fhir/transform';
 import { createSeededRandom } from '../../../lib/random';
+import { loadShippedMappings } from '../../../lib/transform/shipped-mappings';
 import { listFhirProblems } from '../../support/fhir-validator';
 
 const TIMESTAMP_OID = 1114;
@@ -27,7 +26,7 @@ const PATIENTS = 25;
 describe('clinical database -> generated SQL -> FHIR', () => {
   const schema = `it_${randomUUID().replaceAll('-', '')}`;
   const dataset = generateClinicalDataset({ patients: PATIENTS }, createSeededRandom(606));
-  const registry = loadMappingRegistry(join(__dirname, '../../../connectors/mappings'));
+  const registry = loadShippedMappings();
   // TIMESTAMP WITHOUT TIME ZONE as text: pg would otherwise read it in the process's local zone.
   const client = new Client({
     connectionString: loadConfig().CLINICAL_DATABASE_URL,

@@ -2,11 +2,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateClinicalDataset } from '../../../lib/clinical/generate';
 import { compileMappings } from '../../../lib/fhir/compile';
-import { loadMappingRegistry, parseMapping } from '../../../lib/fhir/mapping-files';
+import { parseMapping } from '../../../lib/fhir/mapping-files';
 import { selectRowsInMemory } from '../../../lib/fhir/memory-source';
 import { groupRowsByKey } from '../../../lib/fhir/rows';
 import { type FhirResource, transformRows } from '../../../lib/fhir/transform';
 import { createSeededRandom } from '../../../lib/random';
+import { loadShippedMappings } from '../../../lib/transform/shipped-mappings';
 import { listFhirProblems } from '../../support/fhir-validator';
 
 const DIRECTORY = join(__dirname, '../../../connectors/mappings');
@@ -33,7 +34,7 @@ describe('connectors/mappings', () => {
   });
 
   it('compiles as a set: every reference targets a shipped mapping', () => {
-    expect([...loadMappingRegistry(DIRECTORY).keys()].sort()).toEqual(
+    expect([...loadShippedMappings().keys()].sort()).toEqual(
       files.map((file) => file.replace('.json', '')).sort(),
     );
   });
@@ -41,7 +42,7 @@ describe('connectors/mappings', () => {
 
 describe('resources from generated MIMIC rows', () => {
   const dataset = generateClinicalDataset({ patients: 40 }, createSeededRandom(2026));
-  const registry = loadMappingRegistry(DIRECTORY);
+  const registry = loadShippedMappings();
   const produced = new Map<string, FhirResource[]>();
   for (const [id, compiled] of registry) {
     const rows = selectRowsInMemory(compiled, dataset);
