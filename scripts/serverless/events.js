@@ -1,3 +1,5 @@
+// Events planned from, or checked against, the connectors.
+//
 // The Kafka events of the functions that read many topics: an event source mapping reads one topic,
 // so each topic gets a copy of the stage's event (`custom.kafkaEvents.<variant>.<function>`, the
 // template) with its own topic, planned from what writes to them:
@@ -6,6 +8,9 @@
 //   resource type they make (lib/connectors/trigger-topics.ts, which also checks every mapping and
 //   source connector as their functions do: an invalid one stops packaging and npm start, naming it).
 // Adding a mapping is adding its file: its events follow at the next package or start.
+//
+// csvSource's S3 events (custom.csvSourceEvents) are checked: every CSV connector of
+// connectors/sources must read a bucket and prefix one of them delivers (lib/connectors/drops.ts).
 const { require: tsxRequire } = require('tsx/cjs/api');
 
 // As lib/biometrics/schema.ts (WARD_PATTERN): a ward is a topic suffix.
@@ -39,6 +44,8 @@ const eventsOf = async ({ resolveConfigurationProperty, resolveVariable }, name,
 // which have one, pass the same function in).
 const shippedTriggerTopics = () =>
   tsxRequire('../../lib/connectors/trigger-topics.ts', __filename).shippedTriggerTopics();
+const checkShippedCsvDrops = (events) =>
+  tsxRequire('../../lib/connectors/drops.ts', __filename).checkShippedCsvDrops(events);
 
 // A connector its function would refuse (ConfigError, MappingError) stops serverless with its
 // message, which names the file: the framework would print the stack after it.
@@ -67,3 +74,13 @@ module.exports.transform = async (resolver, plan = shippedTriggerTopics) =>
 
 module.exports.loadFhir = async (resolver, plan = shippedTriggerTopics) =>
   eventsOf(resolver, 'loadFhir', planned(plan).loadFhir);
+
+module.exports.csvSource = async ({ resolveConfigurationProperty }, check = checkShippedCsvDrops) => {
+  const events = (await resolveConfigurationProperty(['custom', 'csvSourceEvents'])) ?? [];
+  const drops = events.map(({ s3 }) => ({
+    bucket: s3.bucket,
+    ...Object.assign({}, ...(s3.rules ?? [])),
+  }));
+  planned(() => check(drops));
+  return events;
+};

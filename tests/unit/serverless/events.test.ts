@@ -1,4 +1,4 @@
-// serverless.yml's Kafka events, as scripts/serverless/kafka-events.js plans them from the stage's
+// serverless.yml's planned events, as scripts/serverless/events.js plans them from the stage's
 // template: every mapping's raw topic is read by `transform` and every resource type's fhir topic
 // by `load-fhir`, in every Kafka variant, and every source connector publishes to a topic
 // `transform` reads. A mapping or source without its event would publish records nothing ever
@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { checkShippedCsvDrops } from '../../../lib/connectors/drops';
 import { shippedTriggerTopics } from '../../../lib/connectors/trigger-topics';
 import { ConfigError } from '../../../lib/errors';
 import { loadShippedSourceConnectors } from '../../../lib/sources/shipped-connectors';
@@ -17,14 +18,30 @@ type Resolver = {
   resolveConfigurationProperty(property: string[]): Promise<unknown>;
   resolveVariable(variable: string): Promise<unknown>;
 };
-const kafkaEventsScript = require('../../../scripts/serverless/kafka-events.js') as Record<
+const kafkaEventsScript = require('../../../scripts/serverless/events.js') as Record<
   'sinkPostgres' | 'transform' | 'loadFhir',
   (resolver: Resolver, plan?: typeof shippedTriggerTopics) => Promise<KafkaEvent[]>
->;
+> & {
+  csvSource(resolver: Resolver, check?: typeof checkShippedCsvDrops): Promise<unknown[]>;
+};
 
 const ROOT = path.resolve(__dirname, '../../..');
 const configuration = parse(readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8'), { merge: true });
 const { kafkaEvents } = configuration.custom as { kafkaEvents: Record<string, Record<string, KafkaEvent[]>> };
+
+// `${param:x}` as the default stage resolves it (the only variables the tests read).
+const withParams = (value: unknown): unknown => {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{param:(\w+)\}/g, (_, name: string) =>
+      String(configuration.params.default[name]),
+    );
+  }
+  if (Array.isArray(value)) return value.map(withParams);
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, withParams(inner)]));
+  }
+  return value;
+};
 
 // What osls hands a `${file(...)}` resolver, over serverless.yml as written, in one variant.
 const resolverOf = (variant: string, wards = 'default'): Resolver => ({
@@ -34,7 +51,9 @@ const resolverOf = (variant: string, wards = 'default'): Resolver => ({
   },
   resolveConfigurationProperty: async (property) => {
     if (property.join('.') === 'functions.simulate.environment.SIMULATOR_WARDS') return wards;
-    return property.reduce<unknown>((value, key) => (value as Record<string, unknown>)?.[key], configuration);
+    return withParams(
+      property.reduce<unknown>((value, key) => (value as Record<string, unknown>)?.[key], configuration),
+    );
   },
 });
 
@@ -64,7 +83,12 @@ describe.each(Object.keys(kafkaEvents))("serverless.yml's %s Kafka events", (var
 
   it("copy the stage's template, its topic aside, into every event", async () => {
     for (const name of ['transform', 'loadFhir', 'sinkPostgres'] as const) {
-      const [template] = kafkaEvents[variant]?.[name] ?? [];
+      const [template] = ((await resolver.resolveConfigurationProperty([
+        'custom',
+        'kafkaEvents',
+        variant,
+        name,
+      ])) ?? []) as KafkaEvent[];
       const [kind, settings] = Object.entries(template ?? {})[0] ?? [];
       if (kind === undefined) throw new Error(`no ${name} template in ${variant}`);
       const { topic: _, ...options } = settings ?? {};
@@ -92,5 +116,19 @@ describe('a connector its function would refuse', () => {
     });
     await expect(rejection).rejects.toBe(refused);
     expect(refused.stack).toBe('ConfigError: connector x publishes to raw.y, which no mapping reads');
+  });
+});
+
+describe("csvSource's S3 events", () => {
+  it('are custom.csvSourceEvents, checked against every CSV connector', async () => {
+    const resolver = resolverOf('local');
+    const given = await resolver.resolveConfigurationProperty(['custom', 'csvSourceEvents']);
+    const seen: unknown[] = [];
+    const events = await kafkaEventsScript.csvSource(resolver, (drops) => {
+      seen.push(...drops);
+      checkShippedCsvDrops(drops);
+    });
+    expect(events).toEqual(given);
+    expect(seen).toEqual([{ bucket: 'medstream-drops', prefix: 'incoming/', suffix: '.csv' }]);
   });
 });
