@@ -1,5 +1,8 @@
-/** What Kafka says of the biometrics topics the sink reads. */
-export type KafkaFigures = { topics: string[]; produced: number; lag: number };
+/**
+ * What Kafka says of the biometrics topics the sink reads, and of the pipeline topics holding
+ * records no function reads (`unread`).
+ */
+export type KafkaFigures = { topics: string[]; produced: number; lag: number; unread?: TopicRecords[] };
 export type StatusFigures = KafkaFigures & { sunk: number };
 
 export type StatusSources = {
@@ -46,4 +49,40 @@ export const topicsRead = (
     for (const topic of joining ? [...topics, ...(remembered.get(groupId) ?? [])] : topics) read.add(topic);
   }
   return [...read].sort();
+};
+
+/** A pipeline topic and the records it holds. */
+export type TopicRecords = { topic: string; records: number };
+
+/** What `unreadTopics` remembers between looks. */
+export type UnreadState = {
+  /** Records each topic held at the first look (topics created later start from 0). */
+  baseline?: Map<string, number>;
+  /** When each topic was first seen with unread new records. */
+  since: Map<string, number>;
+};
+
+/**
+ * Pipeline topics that received records during this run which no live group reads, once they have
+ * been so for `graceMs` (consumers join a few seconds after start, and after the first record of a
+ * new topic). Records older than the run (a topic of a mapping since removed) are not reported.
+ */
+export const unreadTopics = (
+  topics: readonly TopicRecords[],
+  read: ReadonlySet<string>,
+  state: UnreadState,
+  now: number,
+  graceMs: number,
+): TopicRecords[] => {
+  state.baseline ??= new Map(topics.map(({ topic, records }) => [topic, records]));
+  const baseline = state.baseline;
+  const unread = topics.filter(
+    ({ topic, records }) => !read.has(topic) && records > (baseline.get(topic) ?? 0),
+  );
+  const current = new Set(unread.map(({ topic }) => topic));
+  for (const topic of state.since.keys()) if (!current.has(topic)) state.since.delete(topic);
+  for (const { topic } of unread) if (!state.since.has(topic)) state.since.set(topic, now);
+  return unread
+    .filter(({ topic }) => now - (state.since.get(topic) ?? now) >= graceMs)
+    .sort((left, right) => left.topic.localeCompare(right.topic));
 };

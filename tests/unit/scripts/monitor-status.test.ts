@@ -1,4 +1,9 @@
-import { createStatusReader, type KafkaFigures, topicsRead } from '../../../scripts/monitor-status';
+import {
+  createStatusReader,
+  type KafkaFigures,
+  topicsRead,
+  unreadTopics,
+} from '../../../scripts/monitor-status';
 
 describe("npm start's status figures", () => {
   const reader = (figures: KafkaFigures[], rows: number[]) => {
@@ -60,5 +65,41 @@ describe('the topics the live groups read', () => {
 
   it('reads nothing of a group never seen with its subscription', () => {
     expect(topicsRead([{ groupId: 'g', memberTopics: [[]] }], pattern, new Map())).toEqual([]);
+  });
+});
+
+describe('pipeline topics nobody reads', () => {
+  it('are reported once they received records unread for the grace period, and forgotten once read', () => {
+    const state = { since: new Map<string, number>() };
+    const before = [
+      { topic: 'raw.mimic-patient', records: 300 },
+      { topic: 'raw.mimic-removed', records: 40 },
+    ];
+    const read = new Set(['raw.mimic-patient']);
+    // The first look: what is there is older than the run, even what nobody reads.
+    expect(unreadTopics(before, new Set(), state, 0, 30_000)).toEqual([]);
+    const later = [
+      ...before,
+      { topic: 'raw.mimic-new', records: 12 },
+      { topic: 'raw.mimic-empty', records: 0 },
+    ];
+    expect(unreadTopics(later, read, state, 1_000, 30_000)).toEqual([]);
+    expect(unreadTopics(later, read, state, 30_999, 30_000)).toEqual([]);
+    expect(unreadTopics(later, read, state, 31_000, 30_000)).toEqual([
+      { topic: 'raw.mimic-new', records: 12 },
+    ]);
+    // Read for a moment (the restart's consumers joined), then not: the grace starts again.
+    expect(unreadTopics(later, new Set([...read, 'raw.mimic-new']), state, 32_000, 30_000)).toEqual([]);
+    expect(unreadTopics(later, read, state, 33_000, 30_000)).toEqual([]);
+    expect(unreadTopics(later, read, state, 63_000, 30_000)).toHaveLength(1);
+    // A topic from before the run that receives records now is reported too.
+    const grown = later.map((entry) =>
+      entry.topic === 'raw.mimic-removed' ? { ...entry, records: 41 } : entry,
+    );
+    unreadTopics(grown, read, state, 64_000, 30_000);
+    expect(unreadTopics(grown, read, state, 94_000, 30_000).map(({ topic }) => topic)).toEqual([
+      'raw.mimic-new',
+      'raw.mimic-removed',
+    ]);
   });
 });
