@@ -18,7 +18,7 @@ type Resolver = {
   resolveConfigurationProperty(property: string[]): Promise<unknown>;
   resolveVariable(variable: string): Promise<unknown>;
 };
-const kafkaEventsScript = require('../../../scripts/serverless/events.js') as Record<
+const eventsScript = require('../../../scripts/serverless/events.js') as Record<
   'sinkPostgres' | 'transform' | 'loadFhir',
   (resolver: Resolver, plan?: typeof shippedTriggerTopics) => Promise<KafkaEvent[]>
 > & {
@@ -71,12 +71,12 @@ describe.each(Object.keys(kafkaEvents))("serverless.yml's %s Kafka events", (var
   const resolver = resolverOf(variant);
 
   it('read the raw topic of every mapping (transform) and the fhir topic of every type (load-fhir)', async () => {
-    expect(topicsOf(await kafkaEventsScript.transform(resolver, shippedTriggerTopics))).toEqual(rawTopics);
-    expect(topicsOf(await kafkaEventsScript.loadFhir(resolver, shippedTriggerTopics))).toEqual(fhirTopics);
+    expect(topicsOf(await eventsScript.transform(resolver, shippedTriggerTopics))).toEqual(rawTopics);
+    expect(topicsOf(await eventsScript.loadFhir(resolver, shippedTriggerTopics))).toEqual(fhirTopics);
   });
 
   it("read every source connector's topic", async () => {
-    const read = topicsOf(await kafkaEventsScript.transform(resolver, shippedTriggerTopics));
+    const read = topicsOf(await eventsScript.transform(resolver, shippedTriggerTopics));
     const { jdbc, csv } = loadShippedSourceConnectors();
     for (const source of [...jdbc, ...csv]) expect(read).toContain(source.topic);
   });
@@ -92,7 +92,7 @@ describe.each(Object.keys(kafkaEvents))("serverless.yml's %s Kafka events", (var
       const [kind, settings] = Object.entries(template ?? {})[0] ?? [];
       if (kind === undefined) throw new Error(`no ${name} template in ${variant}`);
       const { topic: _, ...options } = settings ?? {};
-      for (const event of await kafkaEventsScript[name](resolver, shippedTriggerTopics)) {
+      for (const event of await eventsScript[name](resolver, shippedTriggerTopics)) {
         expect(Object.keys(event)).toEqual([kind]);
         expect(event[kind]).toEqual({ ...options, topic: expect.any(String) });
       }
@@ -100,9 +100,9 @@ describe.each(Object.keys(kafkaEvents))("serverless.yml's %s Kafka events", (var
   });
 
   it('read biometrics_<ward> for every ward of the simulator (sinkPostgres)', async () => {
-    const events = await kafkaEventsScript.sinkPostgres(resolverOf(variant, 'icu, cardio,icu'));
+    const events = await eventsScript.sinkPostgres(resolverOf(variant, 'icu, cardio,icu'));
     expect(events.map(topicOf)).toEqual(['biometrics_icu', 'biometrics_cardio']);
-    await expect(kafkaEventsScript.sinkPostgres(resolverOf(variant, 'icu,er-2'))).rejects.toThrow(
+    await expect(eventsScript.sinkPostgres(resolverOf(variant, 'icu,er-2'))).rejects.toThrow(
       /'er-2': wards are topic suffixes/,
     );
   });
@@ -111,7 +111,7 @@ describe.each(Object.keys(kafkaEvents))("serverless.yml's %s Kafka events", (var
 describe('a connector its function would refuse', () => {
   it('stops serverless with the message naming it, not a stack', async () => {
     const refused = new ConfigError('connector x publishes to raw.y, which no mapping reads');
-    const rejection = kafkaEventsScript.transform(resolverOf('local'), () => {
+    const rejection = eventsScript.transform(resolverOf('local'), () => {
       throw refused;
     });
     await expect(rejection).rejects.toBe(refused);
@@ -124,7 +124,7 @@ describe("csvSource's S3 events", () => {
     const resolver = resolverOf('local');
     const given = await resolver.resolveConfigurationProperty(['custom', 'csvSourceEvents']);
     const seen: unknown[] = [];
-    const events = await kafkaEventsScript.csvSource(resolver, (drops) => {
+    const events = await eventsScript.csvSource(resolver, (drops) => {
       seen.push(...drops);
       checkShippedCsvDrops(drops);
     });
