@@ -8,6 +8,7 @@ import { loadConfig } from '../lib/config';
 import { createKafka } from '../lib/kafka/client';
 import {
   createStatusReader,
+  type GroupSubscriptions,
   type KafkaFigures,
   type TopicRecords,
   topicsRead,
@@ -49,19 +50,8 @@ const recordsIn = async (topic: string): Promise<number> =>
     0,
   );
 
-const pipelineTopicsUnread = async (
-  live: { groupId: string; members: { memberMetadata: Buffer }[] }[],
-): Promise<TopicRecords[]> => {
-  const read = new Set(
-    topicsRead(
-      live.map((group) => ({
-        groupId: group.groupId,
-        memberTopics: group.members.map((member) => topicsOf(member.memberMetadata)),
-      })),
-      PIPELINE_PATTERN,
-      rememberedPipelineTopics,
-    ),
-  );
+const pipelineTopicsUnread = async (subscriptions: GroupSubscriptions[]): Promise<TopicRecords[]> => {
+  const read = new Set(topicsRead(subscriptions, PIPELINE_PATTERN, rememberedPipelineTopics));
   const candidates = (await admin.listTopics()).filter(
     (topic) => PIPELINE_PATTERN.test(topic) && !read.has(topic),
   );
@@ -80,15 +70,12 @@ const kafkaFigures = async (): Promise<KafkaFigures> => {
       ? []
       : (await admin.describeGroups(ours)).groups.filter((group) => group.members.length > 0);
   // The topics their members subscribe to (from each member's join metadata).
-  const topics = topicsRead(
-    live.map((group) => ({
-      groupId: group.groupId,
-      memberTopics: group.members.map((member) => topicsOf(member.memberMetadata)),
-    })),
-    TOPIC_PATTERN,
-    rememberedTopics,
-  );
-  const unread = await pipelineTopicsUnread(live);
+  const subscriptions = live.map((group) => ({
+    groupId: group.groupId,
+    memberTopics: group.members.map((member) => topicsOf(member.memberMetadata)),
+  }));
+  const topics = topicsRead(subscriptions, TOPIC_PATTERN, rememberedTopics);
+  const unread = await pipelineTopicsUnread(subscriptions);
   let produced = 0;
   const highWater = new Map<string, number>();
   for (const topic of topics) {
