@@ -7,11 +7,8 @@ import { decimalToString, formatDate, formatTime, formatTimestamp } from './valu
 /** A destination table: `table.name.format` may name a schema (`schema.table`). */
 export type TableRef = { schema: string | undefined; name: string };
 
-/**
- * What the database says a table has (PostgreSQL folds unquoted names to lower case): its columns,
- * and the column sets of its primary key and unique indexes (those ON CONFLICT can name).
- */
-export type ExistingTable = { columns: { name: string; type: string }[]; uniqueKeys: string[][] };
+/** What the database says a table has (PostgreSQL folds unquoted names to lower case). */
+export type ExistingTable = { columns: { name: string; type: string }[] };
 
 /** The config keys that govern DDL, and the modes that say whether writes need a unique key. */
 export type DdlSettings = Pick<
@@ -188,7 +185,8 @@ export const planTableDdl = (
 
 /**
  * Writes that name the key in ON CONFLICT (upsert; insert under pk.mode kafka, where a conflict is
- * a redelivery) need a primary key or unique index on exactly the key columns. The sink makes one
+ * a redelivery) need a primary key or unique index on exactly the key columns (`uniqueKeys`: the
+ * column sets of the table's). The sink makes one
  * only when it creates the table; a table made for another pk.mode (or by hand) may lack it, and
  * PostgreSQL would refuse every row with "no unique or exclusion constraint matching the ON
  * CONFLICT specification". Throws a SchemaError saying what the table has and what is needed.
@@ -196,7 +194,7 @@ export const planTableDdl = (
 export const checkUniqueKey = (
   table: TableRef,
   fields: readonly SinkField[],
-  existing: ExistingTable,
+  uniqueKeys: readonly (readonly string[])[],
   settings: DdlSettings,
 ): void => {
   const writesOnConflict =
@@ -206,11 +204,11 @@ export const checkUniqueKey = (
   if (!writesOnConflict || keyFields.length === 0) return;
   const fold = (name: string) => (settings.quoteIdentifiers ? name : name.toLowerCase());
   const wanted = JSON.stringify(keyFields.map(fold).sort());
-  if (existing.uniqueKeys.some((key) => JSON.stringify([...key].sort()) === wanted)) return;
+  if (uniqueKeys.some((key) => JSON.stringify([...key].sort()) === wanted)) return;
   const has =
-    existing.uniqueKeys.length === 0
+    uniqueKeys.length === 0
       ? 'no primary key or unique index'
-      : `unique keys ${existing.uniqueKeys.map((key) => `(${key.join(', ')})`).join(', ')} only`;
+      : `unique keys ${uniqueKeys.map((key) => `(${key.join(', ')})`).join(', ')} only`;
   throw new SchemaError(
     `Table ${qualifiedName(table, settings.quoteIdentifiers)} has ${has}, but insert.mode ${settings.insertMode} with pk.mode ${settings.pkMode} writes by the key (${keyFields.join(', ')}): the sink creates a table's key only with the table, and never changes it; write to a new table (table.name.format) or give this one that key`,
   );

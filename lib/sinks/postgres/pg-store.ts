@@ -49,14 +49,19 @@ const withClient = async <T>(pool: Pool, work: (client: PoolClient) => Promise<T
   }
 };
 
+/** A table's name as the catalog has it, as query parameters: PostgreSQL folds unquoted names. */
+const catalogNameOf = (table: TableRef, quote: boolean): [string, string | null] => {
+  const fold = (name: string) => (quote ? name : name.toLowerCase());
+  return [fold(table.name), table.schema === undefined ? null : fold(table.schema)];
+};
+
 /** Reads a table's columns from the catalog; undefined when the table does not exist. */
 const describeTable = async (
   client: PoolClient,
   table: TableRef,
   quote: boolean,
 ): Promise<ExistingTable | undefined> => {
-  // Unquoted names are folded to lower case by PostgreSQL.
-  const fold = (name: string) => (quote ? name : name.toLowerCase());
+  const name = catalogNameOf(table, quote);
   const result = await client.query<{ name: string; type: string }>(
     `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type
        FROM pg_attribute a
@@ -65,17 +70,21 @@ const describeTable = async (
       WHERE c.relname = $1 AND n.nspname = COALESCE($2, current_schema())
         AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
       ORDER BY a.attnum`,
-    [fold(table.name), table.schema === undefined ? null : fold(table.schema)],
+    name,
   );
   if (result.rows.length === 0) {
     const exists = await client.query(
       `SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relname = $1 AND n.nspname = COALESCE($2, current_schema())`,
-      [fold(table.name), table.schema === undefined ? null : fold(table.schema)],
+      name,
     );
-    return exists.rowCount === 0 ? undefined : { columns: [], uniqueKeys: [] };
+    return exists.rowCount === 0 ? undefined : { columns: [] };
   }
-  // Unique indexes ON CONFLICT can infer: over plain columns, not partial.
+  return { columns: result.rows };
+};
+
+/** The column sets of a table's unique indexes ON CONFLICT can infer: over plain columns, not partial. */
+const uniqueKeysOf = async (client: PoolClient, table: TableRef, quote: boolean): Promise<string[][]> => {
   const keys = await client.query<{ columns: string[] }>(
     `SELECT array_agg(a.attname::text ORDER BY a.attnum) AS columns
        FROM pg_index i
@@ -85,9 +94,9 @@ const describeTable = async (
       WHERE c.relname = $1 AND n.nspname = COALESCE($2, current_schema())
         AND i.indisunique AND i.indpred IS NULL AND NOT (0 = ANY (i.indkey))
       GROUP BY i.indexrelid`,
-    [fold(table.name), table.schema === undefined ? null : fold(table.schema)],
+    catalogNameOf(table, quote),
   );
-  return { columns: result.rows, uniqueKeys: keys.rows.map((row) => row.columns) };
+  return keys.rows.map((row) => row.columns);
 };
 
 const tableKeyOf = (table: TableRef) => JSON.stringify([table.schema ?? null, table.name]);
@@ -114,7 +123,14 @@ export const createPgTableStore = (pool: Pool, settings: DdlSettings): TableStor
           if (statements.length > 0)
             logger.info('sink table ddl applied', { table: table.name, statements: statements.length });
           const after = await describeTable(client, table, settings.quoteIdentifiers);
-          if (after !== undefined) checkUniqueKey(table, fields, after, settings);
+          if (after !== undefined) {
+            checkUniqueKey(
+              table,
+              fields,
+              await uniqueKeysOf(client, table, settings.quoteIdentifiers),
+              settings,
+            );
+          }
           await client.query('COMMIT');
           if (after !== undefined) known.set(key, after);
         } catch (error) {

@@ -128,27 +128,20 @@ describe('planTableDdl', () => {
 
   it('plans nothing when every field has a column (matching case-insensitively)', () => {
     const existing = {
-      uniqueKeys: [],
       columns: ['ID', 'hr', 'note', 'unit', 'on_o2', 'at'].map((name) => ({ name, type: 'text' })),
     };
     expect(planTableDdl(table, fieldsOf(value), existing, settings)).toEqual([]);
   });
 
   it('adds a nullable column for a new optional field', () => {
-    const existing = {
-      uniqueKeys: [],
-      columns: ['id', 'hr', 'unit', 'on_o2', 'at'].map((name) => ({ name, type: 'text' })),
-    };
+    const existing = { columns: ['id', 'hr', 'unit', 'on_o2', 'at'].map((name) => ({ name, type: 'text' })) };
     expect(planTableDdl(table, fieldsOf(value), existing, settings)).toEqual([
       'ALTER TABLE "biometrics_default" \nADD COLUMN IF NOT EXISTS "note" TEXT NULL',
     ]);
   });
 
   it('adds a required field that has a default with its default', () => {
-    const existing = {
-      uniqueKeys: [],
-      columns: ['id', 'hr', 'note', 'at'].map((name) => ({ name, type: 'text' })),
-    };
+    const existing = { columns: ['id', 'hr', 'note', 'at'].map((name) => ({ name, type: 'text' })) };
     expect(planTableDdl(table, fieldsOf(value), existing, settings)).toEqual([
       `ALTER TABLE "biometrics_default" \nADD COLUMN IF NOT EXISTS "unit" TEXT DEFAULT 'b''pm' NOT NULL,\nADD COLUMN IF NOT EXISTS "on_o2" BOOLEAN DEFAULT FALSE NOT NULL`,
     ]);
@@ -156,7 +149,6 @@ describe('planTableDdl', () => {
 
   it('refuses a new required field without a default with the connector message', () => {
     const existing = {
-      uniqueKeys: [],
       columns: ['id', 'note', 'unit', 'on_o2', 'at'].map((name) => ({ name, type: 'text' })),
     };
     expect(() => planTableDdl(table, fieldsOf(value), existing, settings)).toThrow(
@@ -167,10 +159,7 @@ describe('planTableDdl', () => {
   });
 
   it('refuses to evolve when auto.evolve is off', () => {
-    const existing = {
-      uniqueKeys: [],
-      columns: ['id', 'hr', 'unit', 'on_o2', 'at'].map((name) => ({ name, type: 'text' })),
-    };
+    const existing = { columns: ['id', 'hr', 'unit', 'on_o2', 'at'].map((name) => ({ name, type: 'text' })) };
     expect(() => planTableDdl(table, fieldsOf(value), existing, { ...settings, autoEvolve: false })).toThrow(
       `Table "biometrics_default" is missing fields [SinkRecordField{schema=Schema{STRING}, name='note', isPrimaryKey=false}] and auto-evolution is disabled`,
     );
@@ -178,7 +167,6 @@ describe('planTableDdl', () => {
 
   it('never drops or retypes: extra columns and other types are left alone', () => {
     const existing = {
-      uniqueKeys: [],
       columns: ['id', 'hr', 'note', 'unit', 'on_o2', 'at', 'legacy'].map((name) => ({
         name,
         type: 'character varying',
@@ -307,37 +295,37 @@ describe('checkUniqueKey', () => {
   const upsert = { ...settings, insertMode: 'upsert', pkMode: 'record_key' } as const;
   const byKafka = { ...settings, insertMode: 'insert', pkMode: 'kafka' } as const;
   const keyed = fieldsOf(value, { pkMode: 'record_key', pkFields: ['patient_id'] }, key);
-  const tableWith = (...uniqueKeys: string[][]) => ({ columns: [], uniqueKeys });
+  const uniqueKeys = (...keys: string[][]) => keys;
 
   it('passes a table keyed on exactly the key columns, in any order', () => {
-    expect(() => checkUniqueKey(table, keyed, tableWith(['patient_id']), upsert)).not.toThrow();
+    expect(() => checkUniqueKey(table, keyed, uniqueKeys(['patient_id']), upsert)).not.toThrow();
     const kafkaFields = fieldsOf(value, { pkMode: 'kafka' });
-    const reordered = tableWith(['id'], [...connectKey].reverse());
+    const reordered = uniqueKeys(['id'], [...connectKey].reverse());
     expect(() => checkUniqueKey(table, kafkaFields, reordered, byKafka)).not.toThrow();
   });
 
   it('refuses upsert into a table keyed otherwise, saying what it has and what is needed', () => {
-    const check = () => checkUniqueKey(table, keyed, tableWith(connectKey), upsert);
+    const check = () => checkUniqueKey(table, keyed, uniqueKeys(connectKey), upsert);
     expect(check).toThrow(SchemaError);
     expect(check).toThrow(
       'Table "biometrics_default" has unique keys (__connect_topic, __connect_partition, __connect_offset) only, but insert.mode upsert with pk.mode record_key writes by the key (patient_id)',
     );
-    expect(() => checkUniqueKey(table, keyed, tableWith(), upsert)).toThrow(
+    expect(() => checkUniqueKey(table, keyed, uniqueKeys(), upsert)).toThrow(
       /has no primary key or unique index, but insert\.mode upsert/,
     );
-    expect(() => checkUniqueKey(table, keyed, tableWith(['patient_id', 'hr']), upsert)).toThrow(SchemaError);
+    expect(() => checkUniqueKey(table, keyed, uniqueKeys(['patient_id', 'hr']), upsert)).toThrow(SchemaError);
   });
 
   it('folds names to lower case when identifiers are not quoted, as PostgreSQL does', () => {
     const upperKey = record([{ name: 'Patient_ID', type: 'string' }]);
     const fields = fieldsOf(record([{ name: 'hr', type: 'int' }]), { pkMode: 'record_key' }, upperKey);
     const unquoted = { ...upsert, quoteIdentifiers: false };
-    expect(() => checkUniqueKey(table, fields, tableWith(['patient_id']), unquoted)).not.toThrow();
-    expect(() => checkUniqueKey(table, fields, tableWith(['patient_id']), upsert)).toThrow(SchemaError);
+    expect(() => checkUniqueKey(table, fields, uniqueKeys(['patient_id']), unquoted)).not.toThrow();
+    expect(() => checkUniqueKey(table, fields, uniqueKeys(['patient_id']), upsert)).toThrow(SchemaError);
   });
 
   it('asks nothing of writes that name no key: plain inserts, updates, pk.mode none', () => {
-    const none = tableWith();
+    const none = uniqueKeys();
     expect(() => checkUniqueKey(table, keyed, none, { ...upsert, insertMode: 'update' })).not.toThrow();
     expect(() => checkUniqueKey(table, keyed, none, { ...upsert, insertMode: 'insert' })).not.toThrow();
     expect(() => checkUniqueKey(table, fieldsOf(value), none, settings)).not.toThrow();
