@@ -20,6 +20,7 @@ import {
   readSettings,
   redactUrl,
   type Settings,
+  settingProblem,
   toConfig,
   writeSettings,
 } from './settings';
@@ -54,8 +55,17 @@ const wardList = (value: string): string[] => {
   return wards;
 };
 
-/** Where output goes: injectable so tests capture it. */
-export type Io = { out(line: string): void; err(line: string): void; interactive: boolean; fetch: Fetch };
+/**
+ * Where output goes: injectable so tests capture it, and type the prompts' answers (`terminal`: the
+ * streams of one prompt, which ends its output when it is answered).
+ */
+export type Io = {
+  out(line: string): void;
+  err(line: string): void;
+  interactive: boolean;
+  fetch: Fetch;
+  terminal?: () => { input: NodeJS.ReadableStream; output: NodeJS.WritableStream };
+};
 
 const defaultIo: Io = {
   out: (line) => process.stdout.write(`${line}\n`),
@@ -132,24 +142,37 @@ export const buildProgram = (io: Io = defaultIo): Command => {
         let settings: Settings = { ...current, ...given };
         if (!flags.yes && io.interactive) {
           const ask = async (message: string, key: 'kafkaBrokers' | 'schemaRegistryUrl' | 'connectUrl') =>
-            given[key] ?? (await input({ message, default: settings[key] }));
-          const database = new URL(settings.databaseUrl);
-          const databaseHost = await input({
-            message: 'PostgreSQL host:port/database',
-            default: `${database.host}${database.pathname}`,
-          });
-          const user = await input({
-            message: 'PostgreSQL user',
-            default: decodeURIComponent(database.username),
-          });
-          // Masked entry; Enter keeps the stored password, which is never shown.
-          const secret = await password({
-            message: 'PostgreSQL password (Enter keeps the current one)',
-            mask: '*',
-          });
-          const databaseUrl =
-            given.databaseUrl ??
-            `postgres://${encodeURIComponent(user)}:${secret === '' ? database.password : encodeURIComponent(secret)}@${databaseHost}`;
+            given[key] ??
+            (await input(
+              {
+                message,
+                default: settings[key],
+                validate: (value) => settingProblem(key, value) ?? true,
+              },
+              io.terminal?.(),
+            ));
+          // The sink database by its parts, the password masked: Enter keeps the stored one, never shown.
+          const askDatabaseUrl = async () => {
+            const database = new URL(settings.databaseUrl);
+            const databaseHost = await input(
+              {
+                message: 'PostgreSQL host:port/database',
+                default: `${database.host}${database.pathname}`,
+                validate: (value) => settingProblem('databaseUrl', `postgres://${value}`) ?? true,
+              },
+              io.terminal?.(),
+            );
+            const user = await input(
+              { message: 'PostgreSQL user', default: decodeURIComponent(database.username) },
+              io.terminal?.(),
+            );
+            const secret = await password(
+              { message: 'PostgreSQL password (Enter keeps the current one)', mask: '*' },
+              io.terminal?.(),
+            );
+            return `postgres://${encodeURIComponent(user)}:${secret === '' ? database.password : encodeURIComponent(secret)}@${databaseHost}`;
+          };
+          const databaseUrl = given.databaseUrl ?? (await askDatabaseUrl());
           settings = {
             ...settings,
             kafkaBrokers: await ask('Kafka brokers', 'kafkaBrokers'),
@@ -158,21 +181,28 @@ export const buildProgram = (io: Io = defaultIo): Command => {
             connectUrl: await ask('Kafka Connect REST URL', 'connectUrl'),
             patients:
               given.patients ??
-              (await number({
-                message: 'Simulated patients',
-                default: settings.patients,
-                min: 1,
-                required: true,
-              })) ??
+              (await number(
+                {
+                  message: 'Simulated patients',
+                  default: settings.patients,
+                  min: 1,
+                  max: 100_000,
+                  required: true,
+                },
+                io.terminal?.(),
+              )) ??
               settings.patients,
             wards:
               given.wards ??
               splitWards(
-                await input({
-                  message: 'Wards (comma-separated)',
-                  default: settings.wards.join(','),
-                  validate: (value) => splitWards(value).problem ?? true,
-                }),
+                await input(
+                  {
+                    message: 'Wards (comma-separated)',
+                    default: settings.wards.join(','),
+                    validate: (value) => splitWards(value).problem ?? true,
+                  },
+                  io.terminal?.(),
+                ),
               ).wards,
           };
         } else if (!flags.yes) {

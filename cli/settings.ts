@@ -1,14 +1,14 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { WARD_PATTERN, WARD_RULE } from '../lib/biometrics/schema';
-import { type Config, parseConfig } from '../lib/config';
+import { BrokerListSchema, type Config, PostgresUrlSchema, parseConfig } from '../lib/config';
 
 /** What `medstream configure` stores: where the services are. Kept in `.medstream.json` (git-ignored). */
 export const SettingsSchema = z
   .object({
-    kafkaBrokers: z.string().min(1),
+    kafkaBrokers: BrokerListSchema,
     schemaRegistryUrl: z.string().url(),
-    databaseUrl: z.string().min(1),
+    databaseUrl: PostgresUrlSchema,
     connectUrl: z.string().url(),
     patients: z.number().int().min(1).max(100_000),
     wards: z.array(z.string().regex(WARD_PATTERN, WARD_RULE)).min(1),
@@ -43,6 +43,12 @@ const validated = <T>(file: string, schema: z.ZodType<T>, data: unknown): T => {
   throw new Error(
     `${file}: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || 'file'}: ${issue.message}`).join('; ')}`,
   );
+};
+
+/** Why a value cannot be that setting (what the prompt says), or undefined when it can. */
+export const settingProblem = <K extends keyof Settings>(key: K, value: unknown): string | undefined => {
+  const parsed = SettingsSchema.shape[key].safeParse(value);
+  return parsed.success ? undefined : parsed.error.issues.map((issue) => issue.message).join('; ');
 };
 
 /**

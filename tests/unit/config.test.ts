@@ -12,6 +12,24 @@ describe('parseConfig', () => {
     expect(parseConfig({ KAFKA_BROKERS: 'a:9092, b:9092' }).KAFKA_BROKERS).toEqual(['a:9092', 'b:9092']);
   });
 
+  it('refuses a broker without a port and a database URL of another scheme, naming the form wanted', () => {
+    expect(parseConfig({ KAFKA_BROKERS: '[::1]:9092,kafka-1.internal:9096' }).KAFKA_BROKERS).toEqual([
+      '[::1]:9092',
+      'kafka-1.internal:9096',
+    ]);
+    expect(() => parseConfig({ KAFKA_BROKERS: 'a:9092,kafka' })).toThrow(
+      /KAFKA_BROKERS: must be host:port, comma-separated/,
+    );
+    expect(() => parseConfig({ KAFKA_BROKERS: 'http://a:9092' })).toThrow(/KAFKA_BROKERS/);
+    expect(parseConfig({ DATABASE_URL: 'postgresql://u@db/sink' }).DATABASE_URL).toBe(
+      'postgresql://u@db/sink',
+    );
+    expect(() => parseConfig({ DATABASE_URL: 'mysql://u@db/sink' })).toThrow(
+      /DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/,
+    );
+    expect(() => parseConfig({ CLINICAL_DATABASE_URL: 'db:5432/clinical' })).toThrow(/CLINICAL_DATABASE_URL/);
+  });
+
   it('reads the simulated wards as a list of topic suffixes', () => {
     expect(parseConfig({ SIMULATOR_WARDS: 'icu, er,' }).SIMULATOR_WARDS).toEqual(['icu', 'er']);
     expect(() => parseConfig({ SIMULATOR_WARDS: 'icu,er-2' })).toThrow(

@@ -47,6 +47,57 @@ describe('medstream CLI', () => {
     });
   });
 
+  it('asks for each setting at a terminal, refusing a bad answer with the reason until it is fixed', async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'medstream-cli-')), 'settings.json');
+    const erase = (typed: string) => '\x7f'.repeat(typed.length);
+    const { lines, screen } = await runCli(
+      ['--config', file, 'configure'],
+      async () => Promise.reject(new Error('no network')),
+      [
+        ['PostgreSQL host:port/database', 'db.internal:5433/vitals\r'],
+        ['PostgreSQL user', '\r'],
+        ['PostgreSQL password', 's3cret!\r'],
+        ['Kafka brokers', 'kafka-1\r'],
+        ['must be host:port, comma-separated', `${erase('kafka-1')}kafka-1:9092,kafka-2:9092\r`],
+        ['Schema registry URL', 'registry\r'],
+        ['Invalid url', `${erase('registry')}http://registry:8081\r`],
+        ['Kafka Connect REST URL', '\r'],
+        ['Simulated patients', `${erase('20')}500\r`],
+        ['Wards', `${erase('default')}icu,er\r`],
+      ],
+    );
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({
+      kafkaBrokers: 'kafka-1:9092,kafka-2:9092',
+      schemaRegistryUrl: 'http://registry:8081',
+      databaseUrl: 'postgres://medstream:s3cret!@db.internal:5433/vitals',
+      connectUrl: 'http://127.0.0.1:8083',
+      patients: 500,
+      wards: ['icu', 'er'],
+      seed: 42,
+    });
+    expect(screen).toContain('PostgreSQL password (Enter keeps the current one) *******');
+    expect(`${screen}${lines.join('\n')}`).not.toContain('s3cret');
+  });
+
+  it('does not ask for what a flag gave, at a terminal', async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'medstream-cli-')), 'settings.json');
+    const { screen } = await runCli(
+      ['--config', file, 'configure', '--database-url', 'postgres://u:p@db/sink', '--patients', '3'],
+      async () => Promise.reject(new Error('no network')),
+      [
+        ['Kafka brokers', '\r'],
+        ['Schema registry URL', '\r'],
+        ['Kafka Connect REST URL', '\r'],
+        ['Wards', '\r'],
+      ],
+    );
+    expect(screen).not.toMatch(/PostgreSQL|Simulated patients/);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({
+      databaseUrl: 'postgres://u:p@db/sink',
+      patients: 3,
+    });
+  });
+
   it('fails when the settings file --config names does not exist, which configure then writes', async () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'medstream-cli-')), 'typo.json');
     // The error the binary prints as one line (`medstream: …`, exit 1).

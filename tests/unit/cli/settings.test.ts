@@ -6,6 +6,7 @@ import {
   DEFAULT_SETTINGS,
   readSettings,
   redactUrl,
+  settingProblem,
   toConfig,
   writeSettings,
 } from '../../../cli/settings';
@@ -66,6 +67,17 @@ describe('CLI settings', () => {
     expect(connectUrlOf({}, settings)).toBe('http://connect.example:8083');
     expect(connectUrlOf({ KAFKA_CONNECT_URL: 'http://other:18083' }, settings)).toBe('http://other:18083');
     expect(connectUrlOf({})).toBe('http://127.0.0.1:8083');
+  });
+
+  it('says why a value cannot be a setting, as the prompts check each answer', () => {
+    expect(settingProblem('kafkaBrokers', '127.0.0.1:9092, b:9093')).toBeUndefined();
+    expect(settingProblem('kafkaBrokers', 'localhost')).toMatch(/must be host:port/);
+    expect(settingProblem('schemaRegistryUrl', 'abc')).toMatch(/Invalid url/);
+    expect(settingProblem('databaseUrl', 'postgres://u:p@db:5432/sink')).toBeUndefined();
+    expect(settingProblem('databaseUrl', 'mysql://u:p@db/sink')).toMatch(/postgres:\/\//);
+    expect(() => writeSettings(tempFile(), { ...DEFAULT_SETTINGS, kafkaBrokers: 'kafka' })).toThrow(
+      /kafkaBrokers: must be host:port/,
+    );
   });
 
   it('lets environment variables win over the file', () => {
