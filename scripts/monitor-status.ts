@@ -1,6 +1,6 @@
 /**
- * What Kafka says of the biometrics topics the sink reads, and of the pipeline topics holding
- * records no function reads (`unread`).
+ * What Kafka says of the biometrics topics the sink reads, and of the pipeline and biometrics
+ * topics holding records no function reads (`unread`).
  */
 export type KafkaFigures = { topics: string[]; produced: number; lag: number; unread?: TopicRecords[] };
 export type StatusFigures = KafkaFigures & { sunk: number };
@@ -51,6 +51,9 @@ export const topicsRead = (
   return [...read].sort();
 };
 
+/** The simulator's topics: `biometrics_<ward>`. */
+export const BIOMETRICS_PREFIX = 'biometrics_';
+
 /** A pipeline topic and the records it holds. */
 export type TopicRecords = { topic: string; records: number };
 
@@ -85,4 +88,28 @@ export const unreadTopics = (
   return unread
     .filter(({ topic }) => now - (state.since.get(topic) ?? now) >= graceMs)
     .sort((left, right) => left.topic.localeCompare(right.topic));
+};
+
+/**
+ * The status lines for topics nobody reads, with what to do: a `raw.*`/`fhir.*` topic is read once
+ * npm start plans its events again (a mapping added since start); a `biometrics_<ward>` topic (say
+ * `medstream produce --wards icu`) once the sink is started with that ward among `wards`.
+ */
+export const unreadNotes = (unread: readonly TopicRecords[], wards: readonly string[]): string[] => {
+  const held = (topics: readonly TopicRecords[]) =>
+    topics.map(({ topic, records }) => `${topic} (${records} records)`).join(', ');
+  const pipeline = unread.filter(({ topic }) => !topic.startsWith(BIOMETRICS_PREFIX));
+  const biometrics = unread.filter(({ topic }) => topic.startsWith(BIOMETRICS_PREFIX));
+  const notes: string[] = [];
+  if (pipeline.length > 0)
+    notes.push(
+      `medstream: no function reads ${held(pipeline)}: Kafka events are planned at start (from connectors/mappings): restart npm start to read a mapping added since`,
+    );
+  if (biometrics.length > 0) {
+    const more = biometrics.map(({ topic }) => topic.slice(BIOMETRICS_PREFIX.length));
+    notes.push(
+      `medstream: the sink does not read ${held(biometrics)}: it reads the wards of SIMULATOR_WARDS (${wards.join(',')}): restart npm start with SIMULATOR_WARDS=${[...new Set([...wards, ...more])].join(',')} to sink them`,
+    );
+  }
+  return notes;
 };

@@ -1,7 +1,7 @@
 // The `npm start` heartbeat: events on the biometrics_* topics that this stage's sink reads, rows in
 // their tables, and the lag of the live consumer groups reading them; a line whenever one changes.
 // Topics nobody here reads (`medstream produce --wards …`, tests) are not counted: their events
-// would never become rows.
+// would never become rows. Those that received records during the run are named, with what to do.
 import { AssignerProtocol } from 'kafkajs';
 import { Client } from 'pg';
 import { loadConfig } from '../lib/config';
@@ -13,14 +13,16 @@ import {
   type TopicRecords,
   topicsRead,
   type UnreadState,
+  unreadNotes,
   unreadTopics,
 } from './monitor-status';
 
 const INTERVAL_MS = 5000;
 const TOPIC_PATTERN = /^biometrics_/;
-// The pipeline's own topics (tests prefix theirs): records there that no function reads would
-// never be transformed or loaded, e.g. a mapping added since start, whose events need a restart.
-const PIPELINE_PATTERN = /^(raw|fhir)\./;
+// The pipeline's own topics (tests prefix theirs, and remove their biometrics_ ones): records there
+// that no function reads would never be transformed, loaded or sunk, e.g. a mapping added since
+// start, whose events need a restart, or a ward `medstream produce` writes and the sink does not read.
+const UNREAD_PATTERN = /^(raw\.|fhir\.|biometrics_)/;
 const UNREAD_GRACE_MS = 30_000;
 // Only the consumer groups of this stage's functions (medstream-<stage>-<function>-<topic>): groups left
 // behind by tests or other stages are not this run's lag.
@@ -31,7 +33,7 @@ const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'medstream-
 let admin = kafka.admin();
 // What each group read at the last look, for while its members rejoin.
 const rememberedTopics = new Map<string, string[]>();
-const rememberedPipelineTopics = new Map<string, string[]>();
+const rememberedUnreadTopics = new Map<string, string[]>();
 const unreadState: UnreadState = { since: new Map() };
 
 /** The topics a group member subscribes to; none while it joins (its metadata is still empty). */
@@ -50,10 +52,10 @@ const recordsIn = async (topic: string): Promise<number> =>
     0,
   );
 
-const pipelineTopicsUnread = async (subscriptions: GroupSubscriptions[]): Promise<TopicRecords[]> => {
-  const read = new Set(topicsRead(subscriptions, PIPELINE_PATTERN, rememberedPipelineTopics));
+const topicsUnread = async (subscriptions: GroupSubscriptions[]): Promise<TopicRecords[]> => {
+  const read = new Set(topicsRead(subscriptions, UNREAD_PATTERN, rememberedUnreadTopics));
   const candidates = (await admin.listTopics()).filter(
-    (topic) => PIPELINE_PATTERN.test(topic) && !read.has(topic),
+    (topic) => UNREAD_PATTERN.test(topic) && !read.has(topic),
   );
   const topics: TopicRecords[] = [];
   for (const topic of candidates) topics.push({ topic, records: await recordsIn(topic) });
@@ -75,7 +77,7 @@ const kafkaFigures = async (): Promise<KafkaFigures> => {
     memberTopics: group.members.map((member) => topicsOf(member.memberMetadata)),
   }));
   const topics = topicsRead(subscriptions, TOPIC_PATTERN, rememberedTopics);
-  const unread = await pipelineTopicsUnread(subscriptions);
+  const unread = await topicsUnread(subscriptions);
   let produced = 0;
   const highWater = new Map<string, number>();
   for (const topic of topics) {
@@ -140,10 +142,7 @@ const main = async (): Promise<void> => {
         topics.length === 0
           ? 'medstream: no biometrics topic is read yet'
           : `medstream: ${produced} events in ${topics.join(', ')} · ${sunk} rows sunk · consumer lag ${lag}`;
-      if (unread.length > 0) {
-        const held = unread.map(({ topic, records }) => `${topic} (${records} records)`).join(', ');
-        line += `\nmedstream: no function reads ${held}: Kafka events are planned at start (from connectors/mappings): restart npm start to read a mapping added since`;
-      }
+      for (const note of unreadNotes(unread, config.SIMULATOR_WARDS)) line += `\n${note}`;
     } catch (error) {
       line = `medstream: status unavailable (${(error as Error).message})`;
       // A kafkajs admin keeps asking for the metadata of every topic it has read: one deleted since

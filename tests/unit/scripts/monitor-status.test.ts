@@ -2,6 +2,7 @@ import {
   createStatusReader,
   type KafkaFigures,
   topicsRead,
+  unreadNotes,
   unreadTopics,
 } from '../../../scripts/monitor-status';
 
@@ -100,6 +101,25 @@ describe('pipeline topics nobody reads', () => {
     expect(unreadTopics(grown, read, state, 94_000, 30_000).map(({ topic }) => topic)).toEqual([
       'raw.mimic-new',
       'raw.mimic-removed',
+    ]);
+  });
+});
+
+describe('the notes on topics nobody reads', () => {
+  it('say what reads a pipeline topic or a ward once npm start is restarted', () => {
+    expect(unreadNotes([], ['default'])).toEqual([]);
+    expect(
+      unreadNotes(
+        [
+          { topic: 'biometrics_icu', records: 5200 },
+          { topic: 'raw.mimic-new', records: 3 },
+          { topic: 'biometrics_er', records: 10 },
+        ],
+        ['default', 'icu_b'],
+      ),
+    ).toEqual([
+      'medstream: no function reads raw.mimic-new (3 records): Kafka events are planned at start (from connectors/mappings): restart npm start to read a mapping added since',
+      'medstream: the sink does not read biometrics_icu (5200 records), biometrics_er (10 records): it reads the wards of SIMULATOR_WARDS (default,icu_b): restart npm start with SIMULATOR_WARDS=default,icu_b,icu,er to sink them',
     ]);
   });
 });
