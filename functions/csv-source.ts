@@ -59,6 +59,10 @@ export const makeHandler =
           rowsRejected: report.rowsRejected,
         });
         outcomes.push(summary);
+      } else if (outcome.status === 'ignored') {
+        // Left where it is: said loudly, since the user dropped it to be read.
+        logger.warn('csv drop not read: left in place', { ...outcome });
+        outcomes.push(outcome);
       } else {
         logger.info('csv drop skipped', { ...outcome });
         outcomes.push(outcome);

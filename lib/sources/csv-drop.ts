@@ -27,7 +27,7 @@ export type DropReport = CsvIngestResult & {
 
 /** What happened to one created object. */
 export type DropOutcome =
-  | { status: 'ignored'; key: string }
+  | { status: 'ignored'; key: string; reason: string }
   | { status: 'gone'; key: string }
   | { status: 'finished' | 'error'; key: string; destination: string; report: DropReport };
 
@@ -37,6 +37,20 @@ export const findCsvSource = (sources: readonly CsvSource[], object: CreatedObje
     if (config.bucket !== object.bucket || !object.key.startsWith(config.inputPath)) return false;
     return config.filePattern.test(object.key.slice(config.inputPath.length));
   });
+
+/**
+ * Why no connector reads an object, naming where they do read: a file dropped under a name no
+ * pattern matches stays where it is, and the user is told which names would be read.
+ */
+export const unreadReason = (sources: readonly CsvSource[], object: CreatedObject): string => {
+  const inBucket = sources.filter(({ config }) => config.bucket === object.bucket);
+  if (inBucket.length === 0)
+    return `no CSV connector reads bucket ${object.bucket} (they read ${[...new Set(sources.map(({ config }) => config.bucket))].join(', ')})`;
+  const underPath = inBucket.filter(({ config }) => object.key.startsWith(config.inputPath));
+  if (underPath.length === 0)
+    return `no CSV connector reads it: they read under ${[...new Set(inBucket.map(({ config }) => config.inputPath))].join(', ')}`;
+  return `its name matches no CSV connector's input.file.pattern: ${underPath.map(({ config }) => `${config.filePattern.source} (${config.name})`).join(', ')}`;
+};
 
 /** `incoming/a/b.csv` under `finished/` → `finished/a/b.csv`. */
 export const destinationOf = (source: CsvSource, key: string, outcome: 'finished' | 'error'): string =>
@@ -58,7 +72,8 @@ export const processCsvDrop = async (
   context: { now: () => Date; batchId: string },
 ): Promise<DropOutcome> => {
   const source = findCsvSource(sources, object);
-  if (source === undefined) return { status: 'ignored', key: object.key };
+  if (source === undefined)
+    return { status: 'ignored', key: object.key, reason: unreadReason(sources, object) };
   const startedAt = context.now().toISOString();
   const body = await ports.objects.open(object.bucket, object.key);
   if (body === undefined) return { status: 'gone', key: object.key };

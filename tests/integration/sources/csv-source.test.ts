@@ -216,7 +216,9 @@ describe('csv source', () => {
   it('ignores objects outside its input path or file pattern', async () => {
     const { root, handler } = startCsvSource();
     const key = `${root}incoming/notes.txt`;
-    expect((await handler(await drop(key, 'x'))).objects).toEqual([{ status: 'ignored', key }]);
+    expect((await handler(await drop(key, 'x'))).objects).toEqual([
+      { status: 'ignored', key, reason: expect.stringMatching(/^its name matches no CSV connector's input/) },
+    ]);
     expect(await keysUnder(root)).toEqual([key]);
   });
 

@@ -78,7 +78,7 @@ describe('processCsvDrop', () => {
     expect(calls.at(-1)).toBe('move in/p.csv -> failed/p.csv');
   });
 
-  it('skips an object already moved (a redelivered notification) and one no connector watches', async () => {
+  it('skips an object already moved (a redelivered notification) and one no connector watches, saying where they read', async () => {
     const { store, calls } = fakeStore({});
     expect(
       await processCsvDrop(object('in/p.csv'), [source], { objects: store, publisher }, context),
@@ -91,12 +91,23 @@ describe('processCsvDrop', () => {
     ).toEqual({
       status: 'ignored',
       key: 'other/p.csv',
+      reason: 'no CSV connector reads it: they read under in/',
     });
     expect(
       await processCsvDrop(object('in/p.txt'), [source], { objects: store, publisher }, context),
-    ).toMatchObject({
+    ).toEqual({
       status: 'ignored',
+      key: 'in/p.txt',
+      reason: "its name matches no CSV connector's input.file.pattern: ^.*\\.csv$ (csv)",
     });
+    expect(
+      await processCsvDrop(
+        { ...object('in/p.csv'), bucket: 'uploads' },
+        [source],
+        { objects: store, publisher },
+        context,
+      ),
+    ).toMatchObject({ status: 'ignored', reason: 'no CSV connector reads bucket uploads (they read drops)' });
     expect(calls).toEqual([]);
   });
 });
