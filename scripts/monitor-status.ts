@@ -2,7 +2,14 @@
  * What Kafka says of the biometrics topics the sink reads, and of the pipeline and biometrics
  * topics holding records no function reads (`unread`).
  */
-export type KafkaFigures = { topics: string[]; produced: number; lag: number; unread?: TopicRecords[] };
+export type KafkaFigures = {
+  topics: string[];
+  produced: number;
+  lag: number;
+  /** Records of `topics` sent to the dead-letter topic: events that will never be rows. */
+  deadLettered?: number;
+  unread?: TopicRecords[];
+};
 export type StatusFigures = KafkaFigures & { sunk: number };
 
 export type StatusSources = {
@@ -25,6 +32,47 @@ export const createStatusReader = (sources: StatusSources): (() => Promise<Statu
     last = { figures, sunk };
     return { ...kafka, sunk };
   };
+};
+
+/** The status line of the figures: what the sink read, wrote, dead-lettered and has left to read. */
+export const statusLine = ({ topics, produced, sunk, deadLettered = 0, lag }: StatusFigures): string =>
+  topics.length === 0
+    ? 'medstream: no biometrics topic is read yet'
+    : `medstream: ${produced} events in ${topics.join(', ')} · ${sunk} rows sunk${deadLettered > 0 ? ` · ${deadLettered} dead-lettered (npx medstream dlq show)` : ''} · consumer lag ${lag}`;
+
+/** A dead letter as the monitor reads it: where in the dead-letter topic, and its headers. */
+export type DeadLetterRecord = { offset: string; headers?: Record<string, unknown> };
+
+/**
+ * Dead letters counted by source topic (`medstream.dlq.source.topic`) as the dead-letter topic is
+ * read, only those of functions named with `functionPrefix` (`medstream-local-`: another stage on
+ * the same broker, the walking-skeleton test's, dead-letters the same records again). A partition
+ * read again from its start (its consumer rejoined without committed offsets) counts nothing twice:
+ * `next` is the first offset of each partition not counted yet.
+ */
+export type DeadLetterCounts = {
+  functionPrefix: string;
+  bySource: Map<string, number>;
+  next: Map<number, bigint>;
+};
+
+export const countDeadLetters = (
+  counts: DeadLetterCounts,
+  partition: number,
+  records: readonly DeadLetterRecord[],
+): void => {
+  for (const { offset, headers } of records) {
+    const at = BigInt(offset);
+    if (at < (counts.next.get(partition) ?? 0n)) continue;
+    counts.next.set(partition, at + 1n);
+    const source = headers?.['medstream.dlq.source.topic'];
+    const functionName = headers?.['medstream.dlq.function'];
+    if (source === undefined || source === null || functionName === undefined || functionName === null)
+      continue;
+    if (!String(functionName).startsWith(counts.functionPrefix)) continue;
+    const topic = String(source);
+    counts.bySource.set(topic, (counts.bySource.get(topic) ?? 0) + 1);
+  }
 };
 
 /** A live consumer group as the monitor sees it: each member's subscribed topics (none while it joins). */

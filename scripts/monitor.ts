@@ -2,14 +2,18 @@
 // their tables, and the lag of the live consumer groups reading them; a line whenever one changes.
 // Topics nobody here reads (`medstream produce --wards …`, tests) are not counted: their events
 // would never become rows. Those that received records during the run are named, with what to do.
+import { randomUUID } from 'node:crypto';
 import { AssignerProtocol } from 'kafkajs';
 import { Client } from 'pg';
 import { loadConfig } from '../lib/config';
 import { createKafka } from '../lib/kafka/client';
 import {
+  countDeadLetters,
   createStatusReader,
+  type DeadLetterCounts,
   type GroupSubscriptions,
   type KafkaFigures,
+  statusLine,
   type TopicRecords,
   topicsRead,
   type UnreadState,
@@ -23,7 +27,8 @@ const TOPIC_PATTERN = /^biometrics_/;
 // that no function reads would never be transformed, loaded or sunk, e.g. a mapping added since
 // start, whose events need a restart, or a ward `medstream produce` writes and the sink does not read.
 const UNREAD_PATTERN = /^(raw\.|fhir\.|biometrics_)/;
-const UNREAD_GRACE_MS = 30_000;
+// MEDSTREAM_MONITOR_GRACE_MS: tests shorten it.
+const UNREAD_GRACE_MS = Number(process.env.MEDSTREAM_MONITOR_GRACE_MS ?? 30_000);
 // Only the consumer groups of this stage's functions (medstream-<stage>-<function>-<topic>): groups left
 // behind by tests or other stages are not this run's lag.
 const GROUP_PART = `medstream-${process.env.MEDSTREAM_STAGE ?? 'local'}-`;
@@ -35,6 +40,21 @@ let admin = kafka.admin();
 const rememberedTopics = new Map<string, string[]>();
 const rememberedUnreadTopics = new Map<string, string[]>();
 const unreadState: UnreadState = { since: new Map() };
+const deadLetters: DeadLetterCounts = { functionPrefix: GROUP_PART, bySource: new Map(), next: new Map() };
+
+/**
+ * Counts the dead letters of every source topic, from the dead-letter topic's start and then as it
+ * grows: a consumer of its own that commits nothing (its group is dropped once it leaves).
+ */
+const followDeadLetters = async (): Promise<void> => {
+  const consumer = kafka.consumer({ groupId: `medstream-monitor-${randomUUID()}`, maxWaitTimeInMs: 1000 });
+  await consumer.connect();
+  await consumer.subscribe({ topic: config.DLQ_TOPIC, fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachBatch: async ({ batch }) => countDeadLetters(deadLetters, batch.partition, batch.messages),
+  });
+};
 
 /** The topics a group member subscribes to; none while it joins (its metadata is still empty). */
 const topicsOf = (memberMetadata: Buffer): string[] => {
@@ -96,7 +116,8 @@ const kafkaFigures = async (): Promise<KafkaFigures> => {
       }
     }
   }
-  return { topics, produced, lag, unread };
+  const deadLettered = topics.reduce((sum, topic) => sum + (deadLetters.bySource.get(topic) ?? 0), 0);
+  return { topics, produced, lag, deadLettered, unread };
 };
 
 let db: Client | undefined;
@@ -133,23 +154,34 @@ const main = async (): Promise<void> => {
   // Nothing here to save: a signal ends the monitor at once, even with a call to a service hanging.
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => process.exit(0));
   await admin.connect().catch(() => undefined);
+  // Without it the line lacks the dead-letter count; the rest is the status all the same.
+  followDeadLetters().catch((error: Error) =>
+    console.log(`medstream: dead letters are not counted (${error.message})`),
+  );
+  /** The status lines, or why there are none. */
+  const look = async (): Promise<string> => {
+    const figures = await report();
+    return [statusLine(figures), ...unreadNotes(figures.unread ?? [], config.SIMULATOR_WARDS)].join('\n');
+  };
+  // A kafkajs admin keeps asking for the metadata of every topic it has read: one deleted since
+  // (`medstream test producer` and the tests remove theirs) fails each later call. A fresh client
+  // forgets it, so a failed look is tried again once with one before the line says so.
+  const renewAdmin = async () => {
+    await admin.disconnect().catch(() => undefined);
+    admin = kafka.admin();
+    await admin.connect().catch(() => undefined);
+  };
   let last = '';
   for (;;) {
     let line: string;
     try {
-      const { topics, produced, sunk, lag, unread = [] } = await report();
-      line =
-        topics.length === 0
-          ? 'medstream: no biometrics topic is read yet'
-          : `medstream: ${produced} events in ${topics.join(', ')} · ${sunk} rows sunk · consumer lag ${lag}`;
-      for (const note of unreadNotes(unread, config.SIMULATOR_WARDS)) line += `\n${note}`;
+      line = await look().catch(async () => {
+        await renewAdmin();
+        return look();
+      });
     } catch (error) {
       line = `medstream: status unavailable (${(error as Error).message})`;
-      // A kafkajs admin keeps asking for the metadata of every topic it has read: one deleted since
-      // (`medstream test producer` removes its own) fails each later call. A fresh client forgets it.
-      await admin.disconnect().catch(() => undefined);
-      admin = kafka.admin();
-      await admin.connect().catch(() => undefined);
+      await renewAdmin();
     }
     if (line !== last) console.log(line);
     last = line;

@@ -39,7 +39,7 @@ const typingTerminal = (answers: ReadonlyArray<readonly [shown: string, keys: st
 /**
  * Runs the `medstream` CLI in this process as a user would, with `fetch` for its HTTP (the real one,
  * or a stub in unit tests), at a terminal typing `answers` when given (else stdin is no terminal).
- * Returns the lines it printed, what its prompts drew and the exit code it set; --help ends a run
+ * Returns the lines it printed, the exit code it set and, at a terminal, what its prompts drew; --help ends a run
  * normally. process.exitCode is left as it was found (unset).
  */
 export const runCli = async (
@@ -67,7 +67,11 @@ export const runCli = async (
     await program.parseAsync(['node', 'medstream', ...args]).catch((error: { code?: string }) => {
       if (error.code !== 'commander.helpDisplayed' && error.code !== 'commander.help') throw error;
     });
-    return { lines, screen: typing?.screen() ?? '', exitCode: process.exitCode ?? 0 };
+    return {
+      lines,
+      exitCode: process.exitCode ?? 0,
+      ...(typing === undefined ? {} : { screen: typing.screen() }),
+    };
   } finally {
     process.exitCode = undefined;
   }

@@ -25,7 +25,7 @@ const producer = createProducer(createKafka({ brokers: config.KAFKA_BROKERS, cli
 const suffix = randomUUID().slice(0, 8);
 const dlqTopic = `dlq-test-${suffix}`;
 const rawTopic = `raw.dlq-test-${suffix}`;
-const otherTopic = `biometrics_dlqtest_${suffix}`;
+const otherTopic = `dlqtest_${suffix}`;
 const publisher = createDeadLetterPublisher(producer, dlqTopic);
 
 const cli = (...args: string[]) => runCli(['--config', settingsFile, ...args], fetch);

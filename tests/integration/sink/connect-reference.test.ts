@@ -31,7 +31,7 @@ const connectUrl = connectUrlOf(process.env);
 afterAll(cleanUp);
 
 it('Kafka Connect with the reference JDBC sink and our sink land the same readings alike', async () => {
-  const topic = await createTestTopic('biometrics_connectref');
+  const topic = await createTestTopic('connectref');
   const random = createSeededRandom(11);
   const tick = simulateTick(
     createPopulation({ patients: 25, wards: ['ref'] }, random),

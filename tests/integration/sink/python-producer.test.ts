@@ -40,7 +40,7 @@ it('lands a record produced by Python confluent-kafka (AvroSerializer) as the JD
     },
   );
   const { handler } = await sinkHandlerFor({
-    'topics.regex': 'biometrics_(.*)',
+    'topics.regex': 'sinktest_(.*)',
     'auto.create': 'true',
     'auto.evolve': 'true',
     'insert.mode': 'upsert',

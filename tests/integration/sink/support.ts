@@ -37,7 +37,7 @@ const admin = kafka.admin();
 let adminConnected = false;
 
 /** A unique topic (TopicNameStrategy subjects are deleted, the table dropped, the topic deleted). */
-export const createTestTopic = async (prefix = 'biometrics_sinktest'): Promise<string> => {
+export const createTestTopic = async (prefix = 'sinktest'): Promise<string> => {
   const topic = `${prefix}_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   if (!adminConnected) {
     await admin.connect();

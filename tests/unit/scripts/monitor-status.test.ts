@@ -1,6 +1,9 @@
 import {
+  countDeadLetters,
   createStatusReader,
+  type DeadLetterCounts,
   type KafkaFigures,
+  statusLine,
   topicsRead,
   unreadNotes,
   unreadTopics,
@@ -121,5 +124,51 @@ describe('the notes on topics nobody reads', () => {
       'medstream: no function reads raw.mimic-new (3 records): Kafka events are planned at start (from connectors/mappings): restart npm start to read a mapping added since',
       'medstream: the sink does not read biometrics_icu (5200 records), biometrics_er (10 records): it reads the wards of SIMULATOR_WARDS (default,icu_b): restart npm start with SIMULATOR_WARDS=default,icu_b,icu,er to sink them',
     ]);
+  });
+});
+
+describe('the status line', () => {
+  it('names the dead-lettered records of the topics read only when there are some', () => {
+    const figures = { topics: ['biometrics_default', 'biometrics_icu'], produced: 102, sunk: 100, lag: 0 };
+    expect(statusLine(figures)).toBe(
+      'medstream: 102 events in biometrics_default, biometrics_icu · 100 rows sunk · consumer lag 0',
+    );
+    expect(statusLine({ ...figures, deadLettered: 2 })).toBe(
+      'medstream: 102 events in biometrics_default, biometrics_icu · 100 rows sunk · 2 dead-lettered (npx medstream dlq show) · consumer lag 0',
+    );
+    expect(statusLine({ ...figures, topics: [] })).toBe('medstream: no biometrics topic is read yet');
+  });
+});
+
+describe('dead letters by source topic', () => {
+  const letter = (offset: string, source?: string, functionName = 'medstream-local-sinkPostgres') => ({
+    offset,
+    headers:
+      source === undefined
+        ? {}
+        : { 'medstream.dlq.source.topic': Buffer.from(source), 'medstream.dlq.function': functionName },
+  });
+
+  it("counts each of this stage's once, even when a partition is read again from its start", () => {
+    const counts: DeadLetterCounts = {
+      functionPrefix: 'medstream-local-',
+      bySource: new Map(),
+      next: new Map(),
+    };
+    countDeadLetters(counts, 0, [
+      letter('0', 'biometrics_icu'),
+      letter('1', 'raw.a'),
+      letter('2'),
+      letter('4', 'biometrics_icu', 'medstream-skeleton-sinkPostgres'),
+    ]);
+    countDeadLetters(counts, 1, [letter('0', 'biometrics_icu')]);
+    // The consumer rejoined without committed offsets: partition 0 again, then a new record.
+    countDeadLetters(counts, 0, [letter('0', 'biometrics_icu'), letter('1', 'raw.a'), letter('5', 'raw.a')]);
+    expect(counts.bySource).toEqual(
+      new Map([
+        ['biometrics_icu', 2],
+        ['raw.a', 2],
+      ]),
+    );
   });
 });
