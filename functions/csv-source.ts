@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { S3Event } from 'aws-lambda';
+import { describeSourceFailure } from '../lib/batches/model';
 import type { BatchRegistry } from '../lib/batches/mongo-batches';
 import { createLazyBatchRegistry, trackExtracted } from '../lib/batches/tracking';
 import { loadConfig } from '../lib/config';
@@ -45,7 +46,7 @@ export const makeHandler =
         outcome = await processCsvDrop(object, deps.sources, deps, { now: deps.clock, batchId });
       } catch (error) {
         // The retried invocation publishes under a new batch; this one ends with what it published.
-        await deps.batches?.seal(batchId, deps.clock()).catch(() => undefined);
+        await deps.batches?.seal(batchId, deps.clock(), describeSourceFailure(error)).catch(() => undefined);
         throw error;
       }
       await deps.batches?.seal(batchId, deps.clock());

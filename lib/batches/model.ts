@@ -10,6 +10,7 @@
  * `failed` = raw records dead-lettered by the transform or the load; `dropped` = raw records of a
  * cancelled batch that the transform or the load skipped.
  */
+import { MedstreamError } from '../errors';
 
 /** Lifecycle of a batch, as the API shows it. */
 export const BATCH_STATES = {
@@ -46,6 +47,8 @@ export type BatchDocument = {
    * had published, and the batch completes once those records ended.
    */
   interrupted?: boolean;
+  /** Why the source stopped early, when it failed (see describeSourceFailure): never an error's text. */
+  failure?: string;
   /**
    * A hint, per mapping, of the records that ended (`$inc`ed after each ledger insert by what was
    * new): it only tells the consumers when the exact count is worth computing. It can lag (a crash
@@ -108,6 +111,8 @@ export type BatchView = {
   updatedAt: string;
   /** The source stopped before it published everything (see BatchDocument.interrupted). */
   interrupted?: true;
+  /** Why, when the source failed. */
+  failure?: string;
   sealedAt?: string;
   completedAt?: string;
   cancelledAt?: string;
@@ -234,11 +239,21 @@ export const viewBatch = (document: BatchDocument, counts: readonly LedgerCount[
     createdAt: document.createdAt.toISOString(),
     updatedAt: document.updatedAt.toISOString(),
     ...(document.interrupted === true ? { interrupted: true as const } : {}),
+    ...(document.failure === undefined ? {} : { failure: document.failure }),
     ...(document.sealedAt === undefined ? {} : { sealedAt: document.sealedAt.toISOString() }),
     ...(completedAt === undefined ? {} : { completedAt: completedAt.toISOString() }),
     ...(document.cancelledAt === undefined ? {} : { cancelledAt: document.cancelledAt.toISOString() }),
   };
 };
+
+/**
+ * What a batch says of the error its source stopped on: the kind, never the error's own text
+ * (`GET /batches` is served over HTTP, and driver messages may quote values); the log has the rest.
+ */
+export const describeSourceFailure = (error: unknown): string =>
+  error instanceof MedstreamError && error.retryable
+    ? 'a service the source needs was unavailable; the source stopped (its log says which)'
+    : `the source stopped on an error (${error instanceof Error ? error.name : 'unknown'}; its log has the details)`;
 
 /** What cancelling a batch in a given state does. */
 export const planCancel = (state: BatchState): 'cancel' | 'already-cancelled' | 'conflict' =>

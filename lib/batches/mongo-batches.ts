@@ -37,8 +37,11 @@ export type BatchRegistry = {
     count: number,
     now: Date,
   ): Promise<void>;
-  /** The source published everything it will; completes the batch if everything already ended. */
-  seal(batchId: string, now: Date): Promise<void>;
+  /**
+   * The source published everything it will; completes the batch if everything already ended.
+   * `failure` (describeSourceFailure): it stopped on an error, so the batch is marked interrupted.
+   */
+  seal(batchId: string, now: Date, failure?: string): Promise<void>;
 };
 
 /** What the transform and the load need: which batches are cancelled, and counting outcomes. */
@@ -240,11 +243,19 @@ export const createMongoBatchStore = (db: Db): BatchStore => {
         .catch(unavailable('count extracted records'));
     },
 
-    async seal(batchId, now) {
+    async seal(batchId, now, failure) {
       const result = await batches
         .updateOne(
           { _id: batchId },
-          { $set: { sealed: true, sealedAt: now, updatedAt: now, sourcedAt: now } },
+          {
+            $set: {
+              sealed: true,
+              sealedAt: now,
+              updatedAt: now,
+              sourcedAt: now,
+              ...(failure === undefined ? {} : { interrupted: true, failure }),
+            },
+          },
         )
         .catch(unavailable('seal a batch'));
       if (result.matchedCount > 0) await refresh([batchId], now);

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { z } from 'zod';
+import { describeSourceFailure } from '../batches/model';
 import type { BatchRegistry } from '../batches/mongo-batches';
 import { trackExtracted } from '../batches/tracking';
 import type { CompiledMapping, MappingRegistry } from '../fhir';
@@ -119,9 +120,9 @@ export const serveExtractRequest = async (
       },
     );
   } catch (error) {
-    // What was published before the failure is in flight: sealed, the batch completes once it ends
-    // (best effort: the extract's own error is the one to report).
-    await batches?.seal(batchId, deps.clock()).catch(() => undefined);
+    // What was published before the failure is in flight: sealed, the batch completes once it ends,
+    // marked interrupted with why (best effort: the extract's own error is the one to report).
+    await batches?.seal(batchId, deps.clock(), describeSourceFailure(error)).catch(() => undefined);
     throw error;
   }
   await batches?.seal(batchId, deps.clock());

@@ -1,3 +1,4 @@
+import { describeSourceFailure } from '../batches/model';
 import { ConfigError } from '../errors';
 import type { ClinicalSource } from '../extract/source';
 import type { CompiledMapping, MappingRegistry } from '../fhir/compile';
@@ -165,7 +166,7 @@ export type IncrementalRunPorts = {
   publisher: RawPublisher;
   newBatchId: () => string;
   /** Batch tracking: a poll's batch is registered by its first publish and sealed when the poll ends. */
-  batches?: { seal(batchId: string, at: Date): Promise<unknown> };
+  batches?: { seal(batchId: string, at: Date, failure?: string): Promise<unknown> };
   log: {
     polled(report: PollReport): void;
     failed(connector: string, error: unknown): void;
@@ -193,7 +194,7 @@ export const pollAllIncrementalSources = async (
     } catch (error) {
       ports.log.failed(source.config.name, error);
       failures.push(error);
-      await ports.batches?.seal(batchId, new Date()).catch(() => undefined);
+      await ports.batches?.seal(batchId, new Date(), describeSourceFailure(error)).catch(() => undefined);
     }
   }
   if (failures.length > 0) throw failures[0];

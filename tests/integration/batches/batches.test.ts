@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from 'mongodb';
-import { ledgerIdOf } from '../../../lib/batches/model';
+import { describeSourceFailure, ledgerIdOf } from '../../../lib/batches/model';
 import { BATCH_COLLECTIONS, createMongoBatchStore } from '../../../lib/batches/mongo-batches';
+import { UnavailableError } from '../../../lib/errors';
 import { selectRowsInMemory } from '../../../lib/fhir';
 import type { TopicNames } from '../../../lib/transform/messages';
 import {
@@ -244,5 +245,27 @@ describe('batches on the real stack', () => {
     const view = await store.get(live, new Date());
     expect(view).toMatchObject({ state: 'running', sealed: false });
     expect(view).not.toHaveProperty('interrupted');
+  });
+
+  it('marks a batch whose source failed interrupted, with why, and completes it with what it published', async () => {
+    const store = createMongoBatchStore(stage.db);
+    const failed = randomUUID();
+    const now = new Date();
+    await store.open(failed, 'extract', now);
+    await store.seal(failed, now, describeSourceFailure(new UnavailableError('clinical database down')));
+    expect(await store.get(failed, new Date())).toMatchObject({
+      state: 'completed',
+      sealed: true,
+      interrupted: true,
+      failure: 'a service the source needs was unavailable; the source stopped (its log says which)',
+      totals: { extracted: 0 },
+    });
+    const sealed = randomUUID();
+    await store.open(sealed, 'extract', now);
+    await store.seal(sealed, now);
+    const view = await store.get(sealed, new Date());
+    expect(view).toMatchObject({ state: 'completed', sealed: true });
+    expect(view).not.toHaveProperty('interrupted');
+    expect(view).not.toHaveProperty('failure');
   });
 });

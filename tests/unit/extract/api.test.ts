@@ -28,7 +28,11 @@ const compiledOf = (id: string) => {
 
 const handlerWith = (
   id: string,
-  overrides: { source?: Parameters<typeof buildHandler>[0]['source']; fail?: Error } = {},
+  overrides: {
+    source?: Parameters<typeof buildHandler>[0]['source'];
+    fail?: Error;
+    batches?: Parameters<typeof buildHandler>[0]['batches'];
+  } = {},
 ) => {
   const source = overrides.source ?? memorySource(compiledOf(id));
   const { producer, sent } = recordingProducer(overrides.fail);
@@ -42,6 +46,7 @@ const handlerWith = (
     clock: () => NOW,
     newBatchId: () => '6f1d7c1e-0000-4000-8000-000000000001',
     onProgress: (entry) => progress.push(entry),
+    ...(overrides.batches === undefined ? {} : { batches: overrides.batches }),
   });
   return { invoke: (event: APIGatewayProxyEventV2) => handler(event, context), sent, progress };
 };
@@ -248,5 +253,33 @@ describe('POST /extract/{resource}/{id}', () => {
     const response = await invoke(request({ resource: 'mimic-patient', id: '1' }));
     expect(response.statusCode).toBe(503);
     expect(response.body).not.toMatch(/SELECT|ECONNREFUSED|stack/);
+  });
+
+  it("marks an extract's batch interrupted with why when its source fails, never the driver message", async () => {
+    const seals: unknown[][] = [];
+    const batches = {
+      open: async () => undefined,
+      addExtracted: async () => undefined,
+      seal: async (...args: unknown[]) => {
+        seals.push(args);
+      },
+    } as unknown as Parameters<typeof buildHandler>[0]['batches'];
+    const source = {
+      query: async () => {
+        throw new UnavailableError('the clinical database is unavailable', {
+          cause: new Error('connect ECONNREFUSED 127.0.0.1:5432'),
+        });
+      },
+    };
+    const { invoke } = handlerWith('mimic-patient', { source, batches });
+    const response = await invoke(request({ resource: 'mimic-patient' }));
+    expect(response.statusCode).toBe(503);
+    expect(seals).toEqual([
+      [
+        '6f1d7c1e-0000-4000-8000-000000000001',
+        NOW,
+        'a service the source needs was unavailable; the source stopped (its log says which)',
+      ],
+    ]);
   });
 });
