@@ -9,6 +9,20 @@ import { type logCreator, logLevel } from 'kafkajs';
 export const isKafkaError = (level: logLevel, message: string): boolean =>
   level <= logLevel.ERROR && !message.startsWith('Response ');
 
+/**
+ * A topic's metadata while the broker creates it (a producer's first send to a new topic, with
+ * auto-creation): kafkajs logs the response and asks again, which is how creation works, not a
+ * problem; if the topic never comes, the call throws and that is reported.
+ */
+const TOPIC_BEING_CREATED = new Set([
+  'This server does not host this topic-partition',
+  'There is no leader for this topic-partition as we are in the middle of a leadership election',
+]);
+
+/** Whether a kafkajs line only says that a topic is being created (see TOPIC_BEING_CREATED). */
+export const isTopicBeingCreated = (message: string, error: unknown): boolean =>
+  message.startsWith('Response Metadata(') && TOPIC_BEING_CREATED.has(String(error));
+
 export type RepeatVerdict = { write: false } | { write: true; heldBack: number };
 
 /**
@@ -57,6 +71,7 @@ export const kafkajsLogCreator =
   () =>
   ({ level, log }) => {
     const { message, ...extra } = log;
+    if (isTopicBeingCreated(message, extra.error)) return;
     const verdict = filter(message);
     if (!verdict.write) return;
     const details = verdict.heldBack > 0 ? { ...extra, heldBack: verdict.heldBack } : extra;

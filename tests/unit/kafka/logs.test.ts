@@ -60,4 +60,24 @@ describe('kafkajs logs', () => {
       ['error', `kafkajs: ${refused}`, { timestamp: 't', broker: 'b', heldBack: 11 }],
     ]);
   });
+
+  it("writes nothing of a new topic's metadata while the broker creates it", () => {
+    const lines: string[] = [];
+    const log = kafkajsLogCreator(
+      (_severity, message) => lines.push(message),
+      createRepeatFilter({ windowMs: 30_000, now: () => 0 }),
+    )(logLevel.WARN);
+    const metadata = (error: string) =>
+      log({
+        namespace: 'Connection',
+        level: logLevel.ERROR,
+        label: 'ERROR',
+        log: { message: 'Response Metadata(key: 3, version: 6)', timestamp: 't', error },
+      });
+    metadata('This server does not host this topic-partition');
+    metadata('There is no leader for this topic-partition as we are in the middle of a leadership election');
+    expect(lines).toEqual([]);
+    metadata('Not authorized to access topics: [Topic authorization failed]');
+    expect(lines).toEqual(['kafkajs: Response Metadata(key: 3, version: 6)']);
+  });
 });
