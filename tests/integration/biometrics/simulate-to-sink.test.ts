@@ -20,8 +20,10 @@ import {
 afterAll(cleanUp);
 
 it('publishes one Avro reading per patient per tick to biometrics_<ward> and the sink lands them as rows', async () => {
-  // A unique ward keeps this run's topic (and table) apart from the running simulator's.
-  const topic = await createTestTopic();
+  // A unique ward keeps this run's topic (and table) apart from the running simulator's. The
+  // simulator writes biometrics_<ward>: the one test topic in that namespace, and short-lived (the
+  // status line of an npm start beside names a ward nobody reads only after 30 s).
+  const topic = await createTestTopic('biometrics_simtest');
   const ward = topic.slice('biometrics_'.length);
   const producer = createProducer(createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'simulate-test' }));
   registerCleanup(() => producer.disconnect());
