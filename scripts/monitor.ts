@@ -38,7 +38,6 @@ const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'medstream-
 let admin = kafka.admin();
 // What each group read at the last look, for while its members rejoin.
 const rememberedTopics = new Map<string, string[]>();
-const rememberedUnreadTopics = new Map<string, string[]>();
 const unreadState: UnreadState = { since: new Map() };
 const deadLetters: DeadLetterCounts = { functionPrefix: GROUP_PART, bySource: new Map(), next: new Map() };
 
@@ -72,8 +71,8 @@ const recordsIn = async (topic: string): Promise<number> =>
     0,
   );
 
-const topicsUnread = async (subscriptions: GroupSubscriptions[]): Promise<TopicRecords[]> => {
-  const read = new Set(topicsRead(subscriptions, UNREAD_PATTERN, rememberedUnreadTopics));
+/** The pipeline topics that received records no live group reads (`read`: what they read). */
+const topicsUnread = async (read: ReadonlySet<string>): Promise<TopicRecords[]> => {
   const candidates = (await admin.listTopics()).filter(
     (topic) => UNREAD_PATTERN.test(topic) && !read.has(topic),
   );
@@ -92,12 +91,14 @@ const kafkaFigures = async (): Promise<KafkaFigures> => {
       ? []
       : (await admin.describeGroups(ours)).groups.filter((group) => group.members.length > 0);
   // The topics their members subscribe to (from each member's join metadata).
-  const subscriptions = live.map((group) => ({
+  const subscriptions: GroupSubscriptions[] = live.map((group) => ({
     groupId: group.groupId,
     memberTopics: group.members.map((member) => topicsOf(member.memberMetadata)),
   }));
-  const topics = topicsRead(subscriptions, TOPIC_PATTERN, rememberedTopics);
-  const unread = await topicsUnread(subscriptions);
+  // Every pipeline topic read; the biometrics ones among them are the sink's.
+  const read = topicsRead(subscriptions, UNREAD_PATTERN, rememberedTopics);
+  const topics = read.filter((topic) => TOPIC_PATTERN.test(topic));
+  const unread = await topicsUnread(new Set(read));
   let produced = 0;
   const highWater = new Map<string, number>();
   for (const topic of topics) {
