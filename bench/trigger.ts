@@ -1,4 +1,4 @@
-// `npx tsx bench/trigger.ts [--records 1000000] [--partitions 4] [--value-bytes 60] [--rounds 3]`
+// `npx tsx bench/trigger.ts [--records 1000000] [--partitions 4] [--value-bytes 60] [--rounds 5]`
 // Records/s that the local Kafka trigger delivers to a no-op handler at batchSize 100 and 10000,
 // beside the raw kafkajs eachBatch consume rate on the same topic, measured in the same run.
 // Prints a table and writes bench/results/trigger.json. Asserts nothing.
@@ -8,7 +8,6 @@ import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Kafka, logLevel } from 'kafkajs';
-import { recordsOf } from '../lib/kafka/event';
 import { defaultTuning, type EventSourceConfig } from '../plugins/serverless-offline-kafka/src/config';
 import { createTrigger } from '../plugins/serverless-offline-kafka/src/engine';
 
@@ -19,7 +18,7 @@ const argument = (name: string, fallback: number): number => {
 };
 
 const records = argument('records', 1_000_000);
-const rounds = argument('rounds', 3);
+const rounds = argument('rounds', 5);
 const partitions = argument('partitions', 4);
 const valueBytes = argument('value-bytes', 60);
 // The same fetch sizes for the baseline and the trigger, so the comparison is like for like.
@@ -118,9 +117,11 @@ const measureTrigger = async (batchSize: number): Promise<Row> => {
   const trigger = createTrigger({
     config,
     tuning: { partitionsConsumedConcurrently: partitions, maxBytesPerPartition },
-    // The no-op handler: counts what it is given, like a function that returns at once.
+    // The no-op handler: counts what it is given, like a function that returns at once. It adds up
+    // the partitions' lengths: flattening 10,000 records to count them cost ~70 ns a record, which
+    // is the handler's work, not the trigger's.
     invoke: async (event) => {
-      delivered += recordsOf(event).length;
+      for (const group of Object.values(event.records)) delivered += group.length;
       invocations += 1;
       if (delivered >= records) resolveDone();
       return undefined;
@@ -184,8 +185,13 @@ const main = async (): Promise<void> => {
     );
   }
   const ratio = large.recordsPerSecond / raw.recordsPerSecond;
+  // Each round's own ratio too: the raw rate drifts by ±20 % between rounds on this machine.
+  const roundRatios = (samples.get('10000') ?? []).map((row, index) => {
+    const rawRow = samples.get('raw')?.[index] as Row;
+    return Number((row.recordsPerSecond / rawRow.recordsPerSecond).toFixed(3));
+  });
   console.log(
-    `\ntarget: trigger at batchSize 10000 >= 70 % of raw: ${ratio >= 0.7 ? 'met' : 'NOT met'} (${(ratio * 100).toFixed(0)} %)`,
+    `\ntarget: trigger at batchSize 10000 >= 70 % of raw: ${ratio >= 0.7 ? 'met' : 'NOT met'} (${(ratio * 100).toFixed(0)} %; by round: ${roundRatios.map((share) => `${Math.round(share * 100)} %`).join(', ')})`,
   );
 
   const resultsDir = path.join(__dirname, 'results');
@@ -209,6 +215,7 @@ const main = async (): Promise<void> => {
           ]),
         ),
         triggerBatch10000OfRaw: Number(ratio.toFixed(3)),
+        triggerBatch10000OfRawByRound: roundRatios,
         targetMet: ratio >= 0.7,
       },
       null,

@@ -30,6 +30,22 @@ export const toEventHeaders = (headers: RawRecord['headers']): KafkaHeader[] => 
   return result;
 };
 
+/**
+ * A decimal integer string as a number. For a 13-digit millisecond timestamp the digit loop takes
+ * ~25 ns where `Number()` takes ~55 (offsets below 2^32 are cheap for `Number()` already: V8 caches
+ * them as array indexes). Anything else (a sign, more than 15 digits) goes to `Number()`.
+ */
+export const integerOf = (text: string): number => {
+  if (text.length > 15) return Number(text);
+  let value = 0;
+  for (let index = 0; index < text.length; index += 1) {
+    const digit = text.charCodeAt(index) - 48;
+    if (digit < 0 || digit > 9) return Number(text);
+    value = value * 10 + digit;
+  }
+  return value;
+};
+
 /** Overrides that the schema registry integration applies to a record's key/value. */
 export type DecodedParts = {
   key?: string;
@@ -48,7 +64,7 @@ export const toEventRecord = (
     topic: origin.topic,
     partition: origin.partition,
     offset: Number(raw.offset),
-    timestamp: Number(raw.timestamp),
+    timestamp: integerOf(raw.timestamp),
     timestampType: origin.logAppendTime ? 'LOG_APPEND_TIME' : 'CREATE_TIME',
     value: raw.value === null ? null : raw.value.toString('base64'),
     headers: toEventHeaders(raw.headers),
@@ -69,19 +85,19 @@ export const buildEvent = (
   records: KafkaEventRecord[],
 ): KafkaEvent => {
   const grouped: Record<string, KafkaEventRecord[]> = {};
-  let currentTopic: string | undefined;
-  let currentPartition: number | undefined;
-  let group: KafkaEventRecord[] = [];
-  for (const record of records) {
-    // Records arrive partition by partition: compute each group key once, not once per record.
-    if (record.topic !== currentTopic || record.partition !== currentPartition) {
-      currentTopic = record.topic;
-      currentPartition = record.partition;
-      const key = partitionKeyOf(record.topic, record.partition);
-      group = grouped[key] ?? [];
-      grouped[key] = group;
-    }
-    group.push(record);
+  // Records arrive partition by partition: each run of one partition is copied in one slice (the
+  // handler may change its arrays; the caller's stays as it was).
+  let start = 0;
+  for (let index = 1; index <= records.length; index += 1) {
+    const first = records[start] as KafkaEventRecord;
+    const record = records[index];
+    if (record !== undefined && record.partition === first.partition && record.topic === first.topic)
+      continue;
+    const key = partitionKeyOf(first.topic, first.partition);
+    const run = records.slice(start, index);
+    const group = grouped[key];
+    grouped[key] = group === undefined ? run : group.concat(run);
+    start = index;
   }
   return source.kind === 'msk'
     ? { eventSource: 'aws:kafka', eventSourceArn: source.eventSourceArn ?? '', records: grouped }

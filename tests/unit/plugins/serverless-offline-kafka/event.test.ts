@@ -1,6 +1,7 @@
 import {
   buildEvent,
   filterViewOf,
+  integerOf,
   toEventHeaders,
   toEventRecord,
 } from '../../../../plugins/serverless-offline-kafka/src/event';
@@ -38,6 +39,11 @@ describe('event building', () => {
     expect(record.value).toBeNull();
   });
 
+  it('reads integer strings as Number() does', () => {
+    for (const text of ['0', '7', '1795000000123', '-1', '9007199254740993', '123456789012345', ''])
+      expect(integerOf(text)).toBe(Number(text));
+  });
+
   it('turns headers into one-key objects of byte arrays, repeated keys in order', () => {
     expect(toEventHeaders({ a: Buffer.from('hi'), b: ['x', Buffer.from('y')], c: undefined })).toEqual([
       { a: [104, 105] },
@@ -55,6 +61,25 @@ describe('event building', () => {
       bootstrapServers: 'b-1:9092,b-2:9092',
       records: { 'biometrics-0': [a], 'biometrics-1': [b] },
     });
+  });
+
+  it('keeps each partition in offset order when its records come in several runs, in arrays of its own', () => {
+    const at = (topic: string, partition: number, offset: number) =>
+      toEventRecord(
+        { topic, partition, logAppendTime: false },
+        { offset: String(offset), timestamp: '1', value: null },
+      );
+    const records = [at('a', 0, 1), at('a', 0, 2), at('a', 1, 5), at('b', 0, 9), at('a', 0, 3)];
+    const event = buildEvent({ kind: 'kafka', bootstrapServers: 'b:9092' }, records);
+    expect(Object.keys(event.records)).toEqual(['a-0', 'a-1', 'b-0']);
+    expect(event.records['a-0']?.map((record) => record.offset)).toEqual([1, 2, 3]);
+    expect(event.records['a-1']?.map((record) => record.offset)).toEqual([5]);
+    expect(event.records['b-0']?.map((record) => record.offset)).toEqual([9]);
+
+    // A handler that empties its arrays leaves the caller's records untouched.
+    const single = [at('a', 0, 1), at('a', 0, 2)];
+    (buildEvent({ kind: 'kafka', bootstrapServers: 'b:9092' }, single).records['a-0'] ?? []).length = 0;
+    expect(single).toHaveLength(2);
   });
 
   it('builds an aws:kafka event with the cluster ARN for msk', () => {
