@@ -666,6 +666,24 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
     });
   };
 
+  /** Connects, waits for the topic, fixes the starting positions and runs the consumer. */
+  const startOnce = async (): Promise<void> => {
+    // After a failed attempt the mapping stays "crashed" until one succeeds.
+    if (stats.state !== 'crashed') stats.state = 'starting';
+    admin = kafka.admin();
+    await admin.connect();
+    if (!(await waitForTopic(admin))) return;
+    pins = await startingOffsets(admin);
+    if (config.onFailureTopic) {
+      producer = kafka.producer({
+        allowAutoTopicCreation: true,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
+      await producer.connect();
+    }
+    await runConsumer();
+  };
+
   return {
     stats: () => {
       updateLag();
@@ -678,21 +696,32 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
         log.info('event source mapping disabled', { function: config.functionKey, topic: config.topic });
         return;
       }
-      stats.state = 'starting';
       stats.fetchingSince = null;
       stopping = false;
-      admin = kafka.admin();
-      await admin.connect();
-      if (!(await waitForTopic(admin))) return;
-      pins = await startingOffsets(admin);
-      if (config.onFailureTopic) {
-        producer = kafka.producer({
-          allowAutoTopicCreation: true,
-          createPartitioner: Partitioners.DefaultPartitioner,
-        });
-        await producer.connect();
+      // Lambda's pollers never give up on a mapping: a broker that is down at start, or that goes
+      // down while the topic is awaited, delays the start (with backoff) until it answers again.
+      for (let attempt = 1; !stopping; attempt += 1) {
+        try {
+          await startOnce();
+          return;
+        } catch (error) {
+          if (stopping) return;
+          stats.state = 'crashed';
+          const message = String(error);
+          const verdict = crashReports(message);
+          if (verdict.write) {
+            log.warn('could not start; trying again', {
+              function: config.functionKey,
+              topic: config.topic,
+              error: message,
+              ...(verdict.heldBack > 0 ? { heldBack: verdict.heldBack } : {}),
+            });
+          }
+          await Promise.allSettled([admin?.disconnect(), producer?.disconnect(), consumer?.disconnect()]);
+          producer = undefined;
+          await delay(backoffDelayMs(attempt, tuning.retryBackoffBaseMs, tuning.retryBackoffMaxMs, random()));
+        }
       }
-      await runConsumer();
     },
 
     stop: async () => {
