@@ -60,17 +60,31 @@ export const toEventRecord = (
   raw: RawRecord,
   decoded?: DecodedParts,
 ): KafkaEventRecord => {
-  const record: KafkaEventRecord = {
-    topic: origin.topic,
-    partition: origin.partition,
-    offset: Number(raw.offset),
-    timestamp: integerOf(raw.timestamp),
-    timestampType: origin.logAppendTime ? 'LOG_APPEND_TIME' : 'CREATE_TIME',
-    value: raw.value === null ? null : raw.value.toString('base64'),
-    headers: toEventHeaders(raw.headers),
-  };
-  // Lambda omits `key` for records without one.
-  if (raw.key !== null && raw.key !== undefined) record.key = raw.key.toString('base64');
+  const value = raw.value === null ? null : raw.value.toString('base64');
+  const timestampType = origin.logAppendTime ? 'LOG_APPEND_TIME' : 'CREATE_TIME';
+  // Lambda omits `key` for records without one. Two literals rather than adding `key` afterwards:
+  // each record then keeps the shape it was created with.
+  const record: KafkaEventRecord =
+    raw.key === null || raw.key === undefined
+      ? {
+          topic: origin.topic,
+          partition: origin.partition,
+          offset: Number(raw.offset),
+          timestamp: integerOf(raw.timestamp),
+          timestampType,
+          value,
+          headers: toEventHeaders(raw.headers),
+        }
+      : {
+          topic: origin.topic,
+          partition: origin.partition,
+          offset: Number(raw.offset),
+          timestamp: integerOf(raw.timestamp),
+          timestampType,
+          key: raw.key.toString('base64'),
+          value,
+          headers: toEventHeaders(raw.headers),
+        };
   if (decoded === undefined) return record;
   if (decoded.key !== undefined) record.key = decoded.key;
   if (decoded.value !== undefined) record.value = decoded.value;
