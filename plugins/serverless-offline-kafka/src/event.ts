@@ -93,7 +93,7 @@ export const toEventRecord = (
   return record;
 };
 
-/** The envelope of an invocation: `SelfManagedKafka` + bootstrapServers, or `aws:kafka` + eventSourceArn. */
+/** The envelope of an invocation: `SelfManagedKafka` + bootstrapServers, or `aws:kafka` + eventSourceArn + bootstrapServers. */
 export const buildEvent = (
   source: Pick<EventSourceConfig, 'kind' | 'bootstrapServers' | 'eventSourceArn'>,
   records: KafkaEventRecord[],
@@ -114,7 +114,13 @@ export const buildEvent = (
     start = index;
   }
   return source.kind === 'msk'
-    ? { eventSource: 'aws:kafka', eventSourceArn: source.eventSourceArn ?? '', records: grouped }
+    ? // AWS's MSK events name the cluster's brokers too (its documented example event does).
+      {
+        eventSource: 'aws:kafka',
+        eventSourceArn: source.eventSourceArn ?? '',
+        bootstrapServers: source.bootstrapServers,
+        records: grouped,
+      }
     : { eventSource: 'SelfManagedKafka', bootstrapServers: source.bootstrapServers, records: grouped };
 };
 

@@ -4,6 +4,7 @@ import type { KafkaEventRecord } from '../../../lib/kafka/event';
 import { createSeededRandom, randomInt } from '../../../lib/random';
 import type { FailureDocument } from '../../../plugins/serverless-offline-kafka/src/failure';
 import {
+  brokers,
   createTopic,
   disconnectClients,
   fastTuning,
@@ -447,7 +448,7 @@ describe('batching', () => {
     expect(second?.value).toBeNull();
   });
 
-  it('builds an aws:kafka event with the eventSourceArn for msk events', async () => {
+  it('builds an aws:kafka event with the eventSourceArn and the brokers for msk events', async () => {
     const topic = uniqueName('msk');
     await createTopic(topic);
     await produce(topic, values(1));
@@ -461,6 +462,7 @@ describe('batching', () => {
     await waitFor('1 record', () => recordsIn(handler.deliveries).length === 1);
     expect(handler.deliveries[0]?.event.eventSource).toBe('aws:kafka');
     expect(handler.deliveries[0]?.event.eventSourceArn).toBe(arn);
-    expect(handler.deliveries[0]?.event.bootstrapServers).toBeUndefined();
+    // Current MSK events name the brokers too (AWS's example event); locally, the ones read.
+    expect(handler.deliveries[0]?.event.bootstrapServers).toBe(brokers.join(','));
   });
 });

@@ -82,16 +82,20 @@ describe('event building', () => {
     expect(single).toHaveLength(2);
   });
 
-  it('builds an aws:kafka event with the cluster ARN for msk', () => {
+  it('builds an aws:kafka event with the cluster ARN and its brokers for msk, as AWS documents it', () => {
     const event = buildEvent(
-      { kind: 'msk', bootstrapServers: 'x', eventSourceArn: 'arn:aws:kafka:r:1:cluster/c/u' },
+      { kind: 'msk', bootstrapServers: 'b-1:9092,b-2:9092', eventSourceArn: 'arn:aws:kafka:r:1:cluster/c/u' },
       [],
     );
-    expect(event).toEqual({
-      eventSource: 'aws:kafka',
-      eventSourceArn: 'arn:aws:kafka:r:1:cluster/c/u',
-      records: {},
-    });
+    // Field for field and in order, as in the example event of "Using Lambda with Amazon MSK".
+    expect(JSON.stringify(event)).toBe(
+      JSON.stringify({
+        eventSource: 'aws:kafka',
+        eventSourceArn: 'arn:aws:kafka:r:1:cluster/c/u',
+        bootstrapServers: 'b-1:9092,b-2:9092',
+        records: {},
+      }),
+    );
   });
 
   it('lets filters see the value parsed as JSON, or as a string when it is not JSON', () => {
