@@ -120,8 +120,12 @@ export const createPgTableStore = (pool: Pool, settings: DdlSettings): TableStor
           const existing = await describeTable(client, table, settings.quoteIdentifiers);
           const statements = planTableDdl(table, fields, existing, settings);
           for (const statement of statements) await client.query(statement);
+          // The statements themselves: a user sees which table was created, which columns added.
           if (statements.length > 0)
-            logger.info('sink table ddl applied', { table: table.name, statements: statements.length });
+            logger.info('sink table ddl applied', {
+              table: table.name,
+              ddl: statements.map((statement) => statement.replace(/\s+/g, ' ')),
+            });
           const after = await describeTable(client, table, settings.quoteIdentifiers);
           if (after !== undefined) {
             checkUniqueKey(

@@ -217,7 +217,16 @@ describe('auto.evolve', () => {
     const { handler } = await sinkHandlerFor({ topics: topic, 'auto.create': 'true', 'auto.evolve': 'true' });
     await expect(handler(await consumeAsEvent(topic, 1))).resolves.toEqual({ batchItemFailures: [] });
     expect((await columnsOf(topic)).map((c) => c.column_name)).toEqual(['patient_id', 'heart_rate', 'time']);
+    const info = jest.spyOn(logger, 'info');
     await expect(handler(await consumeAsEvent(topic, 1, 1))).resolves.toEqual({ batchItemFailures: [] });
+    // The log says what changed, not only that something did.
+    expect(info).toHaveBeenCalledWith('sink table ddl applied', {
+      table: topic,
+      ddl: [
+        `ALTER TABLE "${topic}" ADD COLUMN IF NOT EXISTS "spo2" INT NULL, ADD COLUMN IF NOT EXISTS "unit" TEXT DEFAULT 'bpm' NOT NULL`,
+      ],
+    });
+    info.mockRestore();
     expect((await columnsOf(topic)).map((c) => [c.column_name, c.is_nullable, c.column_default])).toEqual([
       ['patient_id', 'NO', null],
       ['heart_rate', 'NO', null],
