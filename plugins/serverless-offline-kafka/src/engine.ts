@@ -681,6 +681,8 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
       });
       await producer.connect();
     }
+    // Stopped meanwhile: no consumer may start after stop() has run.
+    if (stopping) return;
     await runConsumer();
   };
 

@@ -57,25 +57,31 @@ const bootstrapProxy = async (): Promise<{ port: number; open(): Promise<void>; 
   };
 };
 
+/** A trigger whose only broker address is `port` (short backoffs), with its handler and warnings. */
+const unreachableTrigger = (topic: string, port: number) => {
+  const warnings: string[] = [];
+  const handler = recordingHandler();
+  const trigger = createTrigger({
+    config: sourceConfig({ topic, brokers: [`127.0.0.1:${port}`], maximumBatchingWindowMs: 0 }),
+    invoke: handler.invoke,
+    tuning: { ...defaultTuning, retryBackoffBaseMs: 200, retryBackoffMaxMs: 500, sessionTimeoutMs: 10_000 },
+    log: {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: (message, extra) => warnings.push(`${message} ${String(extra?.error ?? '')}`),
+      error: () => undefined,
+    },
+  });
+  return { trigger, handler, warnings };
+};
+
 describe('a broker that cannot be reached when the trigger starts', () => {
   it('keeps trying, as Lambda pollers do, and delivers once the broker answers', async () => {
     const topic = uniqueName('outage');
     await createTopic(topic);
     await produce(topic, values(3));
     const proxy = await bootstrapProxy();
-    const warnings: string[] = [];
-    const handler = recordingHandler();
-    const trigger = createTrigger({
-      config: sourceConfig({ topic, brokers: [`127.0.0.1:${proxy.port}`], maximumBatchingWindowMs: 0 }),
-      invoke: handler.invoke,
-      tuning: { ...defaultTuning, retryBackoffBaseMs: 200, retryBackoffMaxMs: 500, sessionTimeoutMs: 10_000 },
-      log: {
-        debug: () => undefined,
-        info: () => undefined,
-        warn: (message, extra) => warnings.push(`${message} ${String(extra?.error ?? '')}`),
-        error: () => undefined,
-      },
-    });
+    const { trigger, handler, warnings } = unreachableTrigger(topic, proxy.port);
     try {
       const started = trigger.start();
       // Not given up: unpatched, start() rejected after kafkajs' retries and the mapping was dead
@@ -101,6 +107,26 @@ describe('a broker that cannot be reached when the trigger starts', () => {
       expect(trigger.stats().state).toBe('running');
     } finally {
       await trigger.stop();
+      await proxy.close();
+    }
+  }, 60_000);
+
+  it('stops while it is still trying, and starts nothing once the broker answers', async () => {
+    const topic = uniqueName('outage-stop');
+    await createTopic(topic);
+    await produce(topic, values(1));
+    const proxy = await bootstrapProxy();
+    const { trigger, handler } = unreachableTrigger(topic, proxy.port);
+    try {
+      const started = trigger.start();
+      await waitFor('a failed attempt', () => trigger.stats().state === 'crashed', 30_000);
+      await trigger.stop();
+      await proxy.open();
+      await started;
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      expect(handler.deliveries).toHaveLength(0);
+      expect(trigger.stats().state).toBe('stopped');
+    } finally {
       await proxy.close();
     }
   }, 60_000);
