@@ -7,6 +7,7 @@ import { topicOfWard, WARD_PATTERN, WARD_RULE } from '../lib/biometrics/schema';
 import { createSimulation } from '../lib/biometrics/simulation';
 import { createPopulation } from '../lib/biometrics/simulator';
 import type { Config } from '../lib/config';
+import { messageWithCause } from '../lib/errors';
 import { createKafka, createProducer } from '../lib/kafka/client';
 import { logger } from '../lib/logger';
 import { createSeededRandom } from '../lib/random';
@@ -515,7 +516,7 @@ export const main = async (argv: string[]): Promise<void> => {
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {
-    process.stderr.write(`medstream: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`medstream: ${messageWithCause(error)}\n`);
     process.exitCode = 1;
   }
 };

@@ -50,3 +50,17 @@ export const describeError = (error: unknown): { type: string; message: string }
   error instanceof Error
     ? { type: error.name, message: error.message }
     : { type: 'Error', message: String(error) };
+
+/**
+ * An error's message and, after a colon, its innermost cause's: the one-line report of a command
+ * ("could not register a schema for subject x: connect ECONNREFUSED 127.0.0.1:8081").
+ */
+export const messageWithCause = (error: unknown): string => {
+  const message = error instanceof Error ? error.message : String(error);
+  let root: unknown = error;
+  for (let depth = 0; depth < 10 && root instanceof Error && root.cause !== undefined; depth += 1)
+    root = root.cause;
+  if (root === error) return message;
+  const rootMessage = root instanceof Error ? root.message : String(root);
+  return rootMessage === '' || message.includes(rootMessage) ? message : `${message}: ${rootMessage}`;
+};
