@@ -178,6 +178,28 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
   let producer: Producer | undefined;
   let stopping = false;
 
+  /**
+   * A failure every mapping meets alike while the broker is down (a consumer crash, a start that
+   * cannot connect): written once per window across this process, the next with `heldBack`.
+   */
+  const reportOutage = (
+    level: 'warn' | 'error',
+    message: string,
+    error: unknown,
+    extra: Record<string, unknown> = {},
+  ): void => {
+    const text = String(error);
+    const verdict = crashReports(text);
+    if (!verdict.write) return;
+    log[level](message, {
+      function: config.functionKey,
+      topic: config.topic,
+      error: text,
+      ...extra,
+      ...(verdict.heldBack > 0 ? { heldBack: verdict.heldBack } : {}),
+    });
+  };
+
   /** Carried records are only ever uncommitted: dropping them means reading them again. */
   const dropCarried = (): void => {
     for (const entry of carried.values()) clearTimeout(entry.timer);
@@ -628,18 +650,7 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
       stats.fetchingSince ??= new Date().toISOString();
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      const error = String(payload.error);
-      // Every mapping's consumer crashes alike while the broker is down: one line per window.
-      const verdict = crashReports(error);
-      if (verdict.write) {
-        log.error('consumer crashed', {
-          function: config.functionKey,
-          topic: config.topic,
-          error,
-          restart: payload.restart,
-          ...(verdict.heldBack > 0 ? { heldBack: verdict.heldBack } : {}),
-        });
-      }
+      reportOutage('error', 'consumer crashed', payload.error, { restart: payload.restart });
       // kafkajs restarts it itself when it says so; otherwise this mapping does.
       if (payload.restart || stopping) return;
       stats.state = 'crashed';
@@ -709,16 +720,7 @@ export const createTrigger = (options: TriggerOptions): Trigger => {
         } catch (error) {
           if (stopping) return;
           stats.state = 'crashed';
-          const message = String(error);
-          const verdict = crashReports(message);
-          if (verdict.write) {
-            log.warn('could not start; trying again', {
-              function: config.functionKey,
-              topic: config.topic,
-              error: message,
-              ...(verdict.heldBack > 0 ? { heldBack: verdict.heldBack } : {}),
-            });
-          }
+          reportOutage('warn', 'could not start; trying again', error);
           await Promise.allSettled([admin?.disconnect(), producer?.disconnect(), consumer?.disconnect()]);
           producer = undefined;
           await delay(backoffDelayMs(attempt, tuning.retryBackoffBaseMs, tuning.retryBackoffMaxMs, random()));
