@@ -311,7 +311,7 @@ const measurePostgres = async (
   const close = (partition: number): void => {
     const rows = open[partition] as Map<string, string>;
     if (rows.size > 0) {
-      const copy = new CopyRows();
+      const copy = CopyRows.text();
       for (const line of rows.values()) {
         copy.begin();
         copy.escaped(line);

@@ -4,6 +4,7 @@ import type { Pool, PoolClient, QueryResult } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { SchemaError, UnavailableError } from '../../errors';
 import { logger } from '../../logger';
+import type { CopyRows } from './copy-rows';
 import {
   checkUniqueKey,
   type DdlSettings,
@@ -108,11 +109,14 @@ const tableKeyOf = (table: TableRef) => JSON.stringify([table.schema ?? null, ta
  */
 export const createPgTableStore = (pool: Pool, settings: DdlSettings): TableStore => {
   const known = new Map<string, ExistingTable>();
+  // Tables that refused binary rows (a column type changed under a cached definition, say).
+  const textOnly = new Set<string>();
+  const answer = (key: string): ExistingTable | undefined => (textOnly.has(key) ? undefined : known.get(key));
   return {
     async ensureTable(table, fields) {
       const key = tableKeyOf(table);
       const cached = known.get(key);
-      if (cached !== undefined && missingFieldsOf(fields, cached).length === 0) return;
+      if (cached !== undefined && missingFieldsOf(fields, cached).length === 0) return answer(key);
       await withClient(pool, async (client) => {
         try {
           await client.query('BEGIN');
@@ -143,9 +147,12 @@ export const createPgTableStore = (pool: Pool, settings: DdlSettings): TableStor
           throw wrap(error, `DDL on table ${table.name} failed`);
         }
       });
+      return answer(key);
     },
-    forget(table) {
-      known.delete(tableKeyOf(table));
+    forget(table, binaryRefused = false) {
+      const key = tableKeyOf(table);
+      known.delete(key);
+      if (binaryRefused) textOnly.add(key);
     },
   };
 };
@@ -210,7 +217,7 @@ const runChunk = async <R>(
     if (staged.has(statements.prepare) && statements.cleanup !== undefined) session.later(statements.cleanup);
     staged.add(statements.prepare);
   }
-  await session.copy(statements.copy, data);
+  await session.copy(copyIn(statements.copy, chunk.rows), data);
   // Awaited here: a merge the database refuses must fail this chunk, not a later statement.
   return statements.merge === undefined ? undefined : session.query(statements.merge);
 };
@@ -232,9 +239,18 @@ const reportSkipped = <R>(chunk: WriteChunk<R>, inserted: number | undefined): v
   });
 };
 
-const NEWLINE = Buffer.from('\n');
+/** A COPY statement in the format of its rows. */
+const copyIn = (sql: string, rows: CopyRows): string => (rows.binary ? `${sql} WITH (FORMAT binary)` : sql);
 
 const isUndefinedTable = (error: unknown) => (error as { code?: unknown } | null)?.code === '42P01';
+/**
+ * A binary cell the column's type cannot read (22P03 invalid_binary_representation, or 08P01 when
+ * it reads past the cell): the column's type is not the one the cached definition had.
+ */
+const isBinaryMismatch = (error: unknown) => {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '22P03' || code === '08P01';
+};
 const isUniqueViolation = (error: unknown) => (error as { code?: unknown } | null)?.code === '23505';
 
 /**
@@ -254,7 +270,7 @@ const tryOptimistic = async <R>(session: Session, chunk: WriteChunk<R>): Promise
   if (chunk.statements.optimistic === undefined) return false;
   session.later('SAVEPOINT medstream_optimistic');
   try {
-    await session.copy(chunk.statements.optimistic, firstData(chunk));
+    await session.copy(copyIn(chunk.statements.optimistic, chunk.rows), firstData(chunk));
     session.later('RELEASE SAVEPOINT medstream_optimistic');
     return true;
   } catch (error) {
@@ -287,6 +303,18 @@ export const createPgChunkWriter = (pool: Pool, tables?: Pick<TableStore, 'forge
             session.later('RELEASE SAVEPOINT medstream_chunk');
             continue;
           } catch (error) {
+            if (chunk.rows.binary && isBinaryMismatch(error)) {
+              // Not the records' fault: the batch is written again, in text, after the table's
+              // definition is read afresh.
+              tables?.forget(chunk.table, true);
+              logger.warn('sink table refused binary rows; writing it in text from now on', {
+                table: chunk.table.name,
+                error: (error as Error).message,
+              });
+              throw new UnavailableError(`table ${chunk.table.name} refused binary COPY rows`, {
+                cause: error,
+              });
+            }
             if (!isDataError(error)) throw error;
             await session.query('ROLLBACK TO SAVEPOINT medstream_chunk');
             // Rows are isolated once they are all there.
@@ -311,7 +339,7 @@ export const createPgChunkWriter = (pool: Pool, tables?: Pick<TableStore, 'forge
           for (let index = 0; index < chunk.rows.length; index += 1) {
             session.later('SAVEPOINT medstream_row');
             try {
-              await runChunk(session, chunk, [chunk.rows.lineAt(index), NEWLINE], staged);
+              await runChunk(session, chunk, chunk.rows.rowData(index), staged);
               session.later('RELEASE SAVEPOINT medstream_row');
             } catch (error) {
               if (!isDataError(error)) throw error;

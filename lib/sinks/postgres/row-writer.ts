@@ -20,7 +20,15 @@ export type RowSource = {
  */
 export type RowWriter = {
   read(record: RowSource): string | undefined;
+  /** Appends the record `read` last as a row of `rows`, in their format (text or binary). */
   emit(rows: CopyRows, replace: number): number;
+  /**
+   * Whether these records' rows can be written in COPY's binary format, given the table's column
+   * types (`typeOf` a column, as `format_type` spells it): rows that are only appended (not
+   * folded), of Kafka coordinates then Avro value fields in the writer's order, every column of a
+   * type with a binary cell. Prepares what emit then needs.
+   */
+  binaryFor(records: readonly RowSource[], typeOf: (field: SinkField) => string | undefined): boolean;
 };
 
 const TAB = 0x09;
@@ -82,14 +90,14 @@ export const createRowWriter = (columns: readonly SinkField[], foldByKey: boolea
   // null: cannot be transcoded.
   let keyTranscoder: Transcoder | null | undefined;
   let valueTranscoder: Transcoder | null | undefined;
-  const scratch = new CopyRows();
+  const scratch = CopyRows.text();
   const slots = new Int32Array(2 * columns.length);
   // The topic cell repeats on every row of a batch: escaped and encoded once per topic.
   let lastTopic: string | undefined;
   let topicCell = Buffer.alloc(0);
   const writeTopic = (rows: CopyRows, topic: string): void => {
     if (topic !== lastTopic) {
-      const cell = new CopyRows();
+      const cell = CopyRows.text();
       cell.begin();
       cell.text(topic);
       cell.end();
@@ -112,6 +120,37 @@ export const createRowWriter = (columns: readonly SinkField[], foldByKey: boolea
     columns.every((field, index) => index < kafkaColumns.length === (field.source.from === 'kafka'));
   let inlineTranscoder: Transcoder | null | undefined;
   let inline = false;
+
+  // Binary rows: the Kafka coordinates' cells by column type, then the value's, transcoded inline.
+  type CoordinateCell = (rows: CopyRows, record: RowSource) => void;
+  let binaryTranscoder: Transcoder | undefined;
+  let binaryCoordinates: CoordinateCell[] = [];
+  const topicCells = new Map<string, Buffer>();
+  const binaryTopicCell = (topic: string): Buffer => {
+    let cell = topicCells.get(topic);
+    if (cell === undefined) {
+      const text = Buffer.from(topic, 'utf8');
+      cell = Buffer.alloc(4 + text.length);
+      cell.writeInt32BE(text.length, 0);
+      text.copy(cell, 4);
+      topicCells.set(topic, cell);
+    }
+    return cell;
+  };
+  const coordinateCellOf = (field: SinkField, type: string | undefined): CoordinateCell | undefined => {
+    const { source } = field;
+    if (source.from !== 'kafka') return undefined;
+    if (source.coordinate === 'topic')
+      return type === 'text' ? (rows, record) => rows.prepared(binaryTopicCell(record.topic)) : undefined;
+    const numberOf =
+      source.coordinate === 'partition'
+        ? (record: RowSource) => record.partition
+        : (record: RowSource) => record.offset;
+    if (type === 'bigint') return (rows, record) => rows.int8Cell(numberOf(record));
+    return type === 'integer' && source.coordinate === 'partition'
+      ? (rows, record) => rows.int4Cell(numberOf(record))
+      : undefined;
+  };
 
   // Folded rows (upserts) whose columns are the key's cells then the value's, each in its writer's
   // order, are transcoded tab-separated into the scratch: the row is then one copy of it, and its
@@ -212,6 +251,24 @@ export const createRowWriter = (columns: readonly SinkField[], foldByKey: boolea
   };
 
   return {
+    binaryFor(records, typeOf) {
+      const first = records[0]?.value;
+      if (!inlineLayout || !(first instanceof EncodedAvro) || inlineFor(first) === null) return false;
+      if (!records.every((record) => record.value instanceof EncodedAvro && record.value.type === first.type))
+        return false;
+      const coordinates = kafkaColumns.map((field) => coordinateCellOf(field, typeOf(field)));
+      if (coordinates.some((cell) => cell === undefined)) return false;
+      const typed = new Map<string, WantedField>();
+      for (const [name, field] of valueFields) {
+        const column = columns[field.slot] as SinkField;
+        typed.set(name, { ...field, columnType: typeOf(column) });
+      }
+      const transcoder = compileTranscoder(first.type, { fields: typed, inline: true, binary: true });
+      if (transcoder === undefined) return false;
+      binaryTranscoder = transcoder;
+      binaryCoordinates = coordinates as CoordinateCell[];
+      return true;
+    },
     read(record) {
       current = record;
       foldedInline = false;
@@ -236,6 +293,17 @@ export const createRowWriter = (columns: readonly SinkField[], foldByKey: boolea
     emit(rows, replace) {
       const record = current as RowSource;
       rows.begin(replace);
+      if (rows.binary) {
+        // Only rows binaryFor accepted are made binary.
+        for (const cell of binaryCoordinates) cell(rows, record);
+        try {
+          binaryTranscoder?.((record.value as EncodedAvro).bytes, BODY_OFFSET, rows, slots);
+        } catch (error) {
+          rows.abort();
+          throw error;
+        }
+        return rows.end();
+      }
       if (foldedInline) {
         rows.appendFrom(scratch, 0, scratch.position);
         return rows.end();

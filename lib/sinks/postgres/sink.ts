@@ -4,7 +4,7 @@ import type { RecordFailure } from '../../kafka/records';
 import { INSERT_MODE, PK_MODE, type SinkConnectorConfig, subscribesTo, tableNameOf } from './config';
 import { type ConnectSchema, toConnectSchema } from './connect-schema';
 import { CopyRows } from './copy-rows';
-import { parseTableRef, type TableRef } from './ddl';
+import { type ExistingTable, parseTableRef, type TableRef } from './ddl';
 import { extractFieldsMetadata, type FieldsMetadata, type SinkField } from './fields';
 import { createRowWriter, type RowWriter } from './row-writer';
 import { CHUNK_KIND, type ChunkKind, planWriteStatements, type WriteStatements } from './statements';
@@ -54,11 +54,18 @@ const YIELD_EVERY = 2000;
 export const recordsOfRow = <R>(chunk: WriteChunk<R>, row: number): R[] =>
   chunk.records.filter((_record, index) => chunk.recordRows[index] === row);
 
-/** Makes a table fit its fields: cached, DDL under a lock (auto.create / auto.evolve rules). */
+/**
+ * Makes a table fit its fields: cached, DDL under a lock (auto.create / auto.evolve rules). Answers
+ * the table's columns and their types, or undefined when its rows must be COPY text (the table
+ * refused binary rows once).
+ */
 export type TableStore = {
-  ensureTable(table: TableRef, fields: readonly SinkField[]): Promise<void>;
-  /** Drops a cached definition (the table vanished): the next ensureTable reads the catalog again. */
-  forget(table: TableRef): void;
+  ensureTable(table: TableRef, fields: readonly SinkField[]): Promise<ExistingTable | undefined>;
+  /**
+   * Drops a cached definition (the table vanished, or its column types changed): the next
+   * ensureTable reads the catalog again. With `binaryRefused`, the table gets text rows from then on.
+   */
+  forget(table: TableRef, binaryRefused?: boolean): void;
 };
 
 /**
@@ -137,7 +144,10 @@ class Building implements ChunkProgress {
         sent = upTo;
         continue;
       }
-      if (this.state === 'complete') return;
+      if (this.state === 'complete') {
+        if (this.rows.trailer !== undefined) yield this.rows.trailer;
+        return;
+      }
       await this.changed.wait();
     }
   }
@@ -221,6 +231,13 @@ const invalidRecordMessage = (
       ? `${record.value === null ? 'null' : 'non-null'} value and ${record.valueSchema === undefined ? 'null' : 'non-null'} value schema`
       : `${record.key === null ? 'null' : 'non-null'} key and ${record.keySchema === undefined ? 'null' : 'non-null'} key schema`;
   return `Sink connector '${config.name}' is configured with 'delete.enabled=${config.deleteEnabled}' and 'pk.mode=${PK_MODE_NAME[config.pkMode]}' and therefore requires records with ${requirement}, but found record at (topic='${record.topic}',partition=${record.partition},offset=${record.offset},timestamp=${record.timestamp}) with a ${found}.`;
+};
+
+/** A table's column types by field: the column of the same name, or of its folded name. */
+const columnTypesOf = (table: ExistingTable): ((field: SinkField) => string | undefined) => {
+  const exact = new Map(table.columns.map((column) => [column.name, column.type]));
+  const folded = new Map(table.columns.map((column) => [column.name.toLowerCase(), column.type]));
+  return (field) => exact.get(field.name) ?? folded.get(field.name.toLowerCase());
 };
 
 /**
@@ -347,6 +364,7 @@ export const createPostgresSink = (
     records: readonly R[],
     failures: Failure<R>[],
     hooks: { chunkStarted?(chunk: BuiltChunk<R>): void; sliceDone?(): void } = {},
+    binaryPlan?: Planned,
   ): Promise<{ chunks: BuiltChunk<R>[]; skipped: number }> => {
     const chunks: BuiltChunk<R>[] = [];
     let skipped = 0;
@@ -378,7 +396,7 @@ export const createPostgresSink = (
             table: planned.table,
             kind: planned.kind,
             statements: planned.statements,
-            rows: new CopyRows(),
+            rows: planned === binaryPlan ? CopyRows.binary(planned.columns.length) : CopyRows.text(),
             records: [],
             recordRows: [],
             planned,
@@ -442,8 +460,14 @@ export const createPostgresSink = (
     return planned.folded ? undefined : planned;
   };
 
-  /** Builds the batch while the writer already streams its first chunk's rows into the database. */
-  const streamRecords = async <R extends SinkRecord>(records: readonly R[]): Promise<SinkResult<R>> => {
+  /**
+   * Builds the batch while the writer already streams its first chunk's rows into the database;
+   * with `binaryPlan`, that plan's rows are in COPY's binary format.
+   */
+  const streamRecords = async <R extends SinkRecord>(
+    records: readonly R[],
+    binaryPlan: Planned | undefined,
+  ): Promise<SinkResult<R>> => {
     const failures: Failure<R>[] = [];
     const feed = new ChunkFeed<WriteChunk<R>>();
     const writing = ports.writer.writeChunks(feed);
@@ -452,15 +476,20 @@ export const createPostgresSink = (
     let building: Building | undefined;
     let built: { chunks: BuiltChunk<R>[]; skipped: number };
     try {
-      built = await buildChunks(records, failures, {
-        chunkStarted: (chunk) => {
-          building?.finish();
-          building = new Building(chunk.rows);
-          chunk.progress = building;
-          feed.push(chunk);
+      built = await buildChunks(
+        records,
+        failures,
+        {
+          chunkStarted: (chunk) => {
+            building?.finish();
+            building = new Building(chunk.rows);
+            chunk.progress = building;
+            feed.push(chunk);
+          },
+          sliceDone: () => building?.progressed(),
         },
-        sliceDone: () => building?.progressed(),
-      });
+        binaryPlan,
+      );
       building?.finish();
       feed.end();
     } catch (error) {
@@ -473,43 +502,49 @@ export const createPostgresSink = (
     return summarize(built.chunks, await writing, failures, built.skipped);
   };
 
+  /** Builds every chunk first, then makes the tables fit, then writes (rows in COPY text). */
+  const sinkPlanned = async <R extends SinkRecord>(records: readonly R[]): Promise<SinkResult<R>> => {
+    const failures: Failure<R>[] = [];
+    const { chunks, skipped } = await buildChunks(records, failures);
+    // DDL first, outside the write transaction, once per distinct field set in the batch.
+    const failedPlans = new Map<Planned, unknown>();
+    for (const chunk of chunks) {
+      if (chunk.kind !== CHUNK_KIND.write || failedPlans.has(chunk.planned)) continue;
+      try {
+        await ports.tables.ensureTable(chunk.table, chunk.planned.fields.allFields);
+      } catch (error) {
+        if (isRetryable(error)) throw error;
+        failedPlans.set(chunk.planned, error);
+      }
+    }
+    const writable: WriteChunk<R>[] = [];
+    for (const chunk of chunks) {
+      const error = failedPlans.get(chunk.planned);
+      if (error === undefined) writable.push(chunk);
+      else for (const record of chunk.records) failures.push({ record, error });
+    }
+    const refused = writable.length === 0 ? [] : await ports.writer.writeChunks(writable);
+    return summarize(writable, refused, failures, skipped);
+  };
+
   return {
     /** Writes a batch: one transaction, chunks in record order, poison records returned as failures. */
     async sinkRecords<R extends SinkRecord>(records: readonly R[]): Promise<SinkResult<R>> {
       const streamable = streamablePlanOf(records);
       if (streamable !== undefined) {
-        let ready = true;
+        let existing: ExistingTable | undefined;
         try {
           // DDL before the write transaction starts (it runs on a connection of its own).
-          await ports.tables.ensureTable(streamable.table, streamable.fields.allFields);
+          existing = await ports.tables.ensureTable(streamable.table, streamable.fields.allFields);
         } catch {
           // The path below tries again and reports the failure as it does for any plan.
-          ready = false;
+          return sinkPlanned(records);
         }
-        if (ready) return streamRecords(records);
+        // PostgreSQL stores binary cells without parsing text: used when every column allows it.
+        const binary = existing !== undefined && streamable.rows.binaryFor(records, columnTypesOf(existing));
+        return streamRecords(records, binary ? streamable : undefined);
       }
-
-      const failures: Failure<R>[] = [];
-      const { chunks, skipped } = await buildChunks(records, failures);
-      // DDL first, outside the write transaction, once per distinct field set in the batch.
-      const failedPlans = new Map<Planned, unknown>();
-      for (const chunk of chunks) {
-        if (chunk.kind !== CHUNK_KIND.write || failedPlans.has(chunk.planned)) continue;
-        try {
-          await ports.tables.ensureTable(chunk.table, chunk.planned.fields.allFields);
-        } catch (error) {
-          if (isRetryable(error)) throw error;
-          failedPlans.set(chunk.planned, error);
-        }
-      }
-      const writable: WriteChunk<R>[] = [];
-      for (const chunk of chunks) {
-        const error = failedPlans.get(chunk.planned);
-        if (error === undefined) writable.push(chunk);
-        else for (const record of chunk.records) failures.push({ record, error });
-      }
-      const refused = writable.length === 0 ? [] : await ports.writer.writeChunks(writable);
-      return summarize(writable, refused, failures, skipped);
+      return sinkPlanned(records);
     },
   };
 };

@@ -5,7 +5,8 @@ import type { CopyRows } from './copy-rows';
 import { decimalToString, formatDate, formatTime, formatTimestamp, splitTimestamp } from './values';
 
 /**
- * Avro binary → COPY text, without building the JavaScript value: the hot path of the sink.
+ * Avro binary → COPY text or COPY binary, without building the JavaScript value: the hot path of
+ * the sink.
  *
  * Each column's cell is written exactly as `toCopyCell(columnSchema, avscDecodedValue)` would
  * write it (tests/unit/sinks/postgres/transcode.test.ts holds the two side by side); a schema with
@@ -24,8 +25,11 @@ type CellReader = (cursor: Cursor, out: CopyRows) => void;
 /** Reads one datum and discards it. */
 type Skipper = (cursor: Cursor) => void;
 
-/** A column to transcode: its number among the row's slots and its Connect schema. */
-export type WantedField = { slot: number; schema: ConnectSchema };
+/**
+ * A column to transcode: its number among the row's slots, its Connect schema and, for COPY's
+ * binary format, its type in the table (as `format_type` spells it).
+ */
+export type WantedField = { slot: number; schema: ConnectSchema; columnType?: string };
 
 /**
  * Transcodes one datum (a record, or a primitive key) starting at `offset`: each wanted field's
@@ -271,16 +275,93 @@ const valueReaderOf = (type: avro.Type, schema: ConnectSchema): CellReader | und
   }
 };
 
+const VARCHAR = /^character varying(\(\d+\))?$/;
+
+/**
+ * The binary cell reader of a non-null Avro type for a column of type `columnType`, when the
+ * binary cell is exactly what the text format would store: the types the sink's auto.create makes
+ * (and a few widenings), never a logical type other than timestamps. Undefined: use text.
+ */
+const binaryReaderOf = (
+  type: avro.Type,
+  schema: ConnectSchema,
+  columnType: string | undefined,
+): CellReader | undefined => {
+  const { typeName } = type;
+  if (schema.name === LOGICAL.timestamp)
+    return typeName === 'long' && columnType === 'timestamp without time zone'
+      ? (cursor, out) => out.timestampCell(readLong(cursor))
+      : undefined;
+  if (schema.name !== undefined) return undefined;
+  switch (typeName) {
+    case 'int':
+      if (columnType === 'integer') return (cursor, out) => out.int4Cell(readLong(cursor));
+      return columnType === 'bigint' ? (cursor, out) => out.int8Cell(readLong(cursor)) : undefined;
+    case 'long':
+      return columnType === 'bigint' ? (cursor, out) => out.int8Cell(readLong(cursor)) : undefined;
+    case 'float':
+      if (columnType === 'real') return (cursor, out) => out.floatCell(cursor.bytes, advance(cursor, 4), 4);
+      return columnType === 'double precision'
+        ? (cursor, out) => out.doubleCell(cursor.bytes.readFloatLE(advance(cursor, 4)))
+        : undefined;
+    case 'double':
+      return columnType === 'double precision'
+        ? (cursor, out) => out.floatCell(cursor.bytes, advance(cursor, 8), 8)
+        : undefined;
+    case 'boolean':
+      return columnType === 'boolean'
+        ? (cursor, out) => out.booleanCell(cursor.bytes[advance(cursor, 1)] !== 0)
+        : undefined;
+    case 'string':
+      return columnType === 'text' || VARCHAR.test(columnType ?? '')
+        ? (cursor, out) => {
+            const start = readRange(cursor);
+            out.utf8Cell(cursor.bytes, start, cursor.position);
+          }
+        : undefined;
+    case 'enum': {
+      if (!(columnType === 'text' || VARCHAR.test(columnType ?? ''))) return undefined;
+      const symbols = (type as avro.types.EnumType).symbols;
+      return (cursor, out) => {
+        const symbol = symbols[readLong(cursor)];
+        if (symbol === undefined) throw invalid('enum index out of range');
+        out.textCell(symbol);
+      };
+    }
+    case 'bytes':
+      return columnType === 'bytea'
+        ? (cursor, out) => {
+            const start = readRange(cursor);
+            out.bytesCell(cursor.bytes, start, cursor.position);
+          }
+        : undefined;
+    case 'fixed': {
+      if (columnType !== 'bytea') return undefined;
+      const size = (type as avro.types.FixedType).size;
+      return (cursor, out) => {
+        const start = advance(cursor, size);
+        out.bytesCell(cursor.bytes, start, start + size);
+      };
+    }
+    default:
+      return undefined;
+  }
+};
+
+/** A column's cell format: COPY text, or COPY binary for a column of the given type. */
+type CellFormat = { binary: false } | { binary: true; columnType: string | undefined };
+
 /** The cell reader of a column's Avro type, nullable unions included, if supported. */
-const cellReaderOf = (type: avro.Type, schema: ConnectSchema): CellReader | undefined => {
-  if (!type.typeName.startsWith('union')) return valueReaderOf(type, schema);
+const cellReaderOf = (type: avro.Type, schema: ConnectSchema, format: CellFormat): CellReader | undefined => {
+  const readerOf = (valueType: avro.Type) =>
+    format.binary ? binaryReaderOf(valueType, schema, format.columnType) : valueReaderOf(valueType, schema);
+  if (!type.typeName.startsWith('union')) return readerOf(type);
   const branches = (type as unknown as UnionType).types;
   if (branches.length !== 2) return undefined;
-  const readers = branches.map((branch) =>
-    branch.typeName === 'null'
-      ? (_cursor: Cursor, out: CopyRows) => out.ascii(NULL_CELL)
-      : valueReaderOf(branch, schema),
-  );
+  const writeNull: CellReader = format.binary
+    ? (_cursor, out) => out.nullCell()
+    : (_cursor, out) => out.ascii(NULL_CELL);
+  const readers = branches.map((branch) => (branch.typeName === 'null' ? writeNull : readerOf(branch)));
   const [first, second] = readers;
   if (first === undefined || second === undefined) return undefined;
   return (cursor, out) => {
@@ -311,17 +392,22 @@ const finish = (cursor: Cursor): void => {
 /**
  * Compiles a transcoder for a writer schema: a record whose wanted fields are named in `wanted`,
  * or (with `whole`) a primitive datum that is itself the one wanted column. Undefined when a wanted
- * field's type cannot be transcoded.
+ * field's type cannot be transcoded. With `binary` (inline only), the cells are in COPY's binary
+ * format for each field's `columnType`, one after the other; undefined when a column's type has no
+ * binary cell here.
  */
 export const compileTranscoder = (
   type: avro.Type,
   wanted:
-    | { fields: ReadonlyMap<string, WantedField>; inline?: boolean }
-    | { whole: WantedField; inline?: undefined },
+    | { fields: ReadonlyMap<string, WantedField>; inline?: boolean; binary?: boolean }
+    | { whole: WantedField; inline?: undefined; binary?: undefined },
 ): Transcoder | undefined => {
+  const binary = wanted.binary === true;
+  const formatOf = (field: WantedField): CellFormat =>
+    binary ? { binary, columnType: field.columnType } : { binary };
   let steps: CellReader[];
   if ('whole' in wanted) {
-    const read = cellReaderOf(type, wanted.whole.schema);
+    const read = cellReaderOf(type, wanted.whole.schema, formatOf(wanted.whole));
     if (read === undefined) return undefined;
     steps = [intoSlot(read, wanted.whole.slot)];
   } else {
@@ -335,11 +421,11 @@ export const compileTranscoder = (
         steps.push((cursor) => skip(cursor));
         continue;
       }
-      const read = cellReaderOf(field.type, column.schema);
+      const read = cellReaderOf(field.type, column.schema, formatOf(column));
       if (read === undefined) return undefined;
-      // Inline: the cells go straight into the row, tab-separated, in the writer's field order.
+      // Inline: the cells go straight into the row, in the writer's field order (text: tab-separated).
       if (!wanted.inline) steps.push(intoSlot(read, column.slot));
-      else if (cells === 0) steps.push(read);
+      else if (cells === 0 || binary) steps.push(read);
       else
         steps.push((cursor, out) => {
           out.byte(TAB);

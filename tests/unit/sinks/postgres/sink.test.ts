@@ -43,15 +43,19 @@ const record = (id: string, hr: number | null, topic = 'biometrics_icu'): SinkRe
 const lines = (rows: CopyRows): string[] =>
   Buffer.concat(rows.data()).toString('utf8').split('\n').slice(0, -1);
 
-const fakes = () => {
+const fakes = (columnTypes?: Record<string, string>) => {
   const ensured: { table: string; fields: string[] }[] = [];
   const written: WriteChunk<SinkRecord>[] = [];
   return {
     ensured,
     written,
     tables: {
+      // Without column types, rows are COPY text.
       ensureTable: async (table: { name: string }, fields: readonly SinkField[]) => {
         ensured.push({ table: table.name, fields: fields.map((field) => field.name) });
+        return columnTypes === undefined
+          ? undefined
+          : { columns: Object.entries(columnTypes).map(([name, type]) => ({ name, type })) };
       },
     },
     writer: {
@@ -97,7 +101,35 @@ describe.each([
       ['biometrics_ward2', 1],
     ]);
     expect(ports.ensured.map((call) => call.table)).toEqual(['biometrics_icu', 'biometrics_ward2']);
-    expect(lines(ports.written[0]?.rows ?? new CopyRows())[0]).toMatch(/^biometrics_icu\t0\t\d+\ta\t1$/);
+    expect(lines(ports.written[0]?.rows ?? CopyRows.text())[0]).toMatch(/^biometrics_icu\t0\t\d+\ta\t1$/);
+  });
+
+  it("writes COPY binary rows when the table's column types allow it, and Avro values are still encoded", async () => {
+    const types = {
+      __connect_topic: 'text',
+      __connect_partition: 'integer',
+      __connect_offset: 'bigint',
+      id: 'text',
+    };
+    for (const [hr, binary] of [
+      ['integer', encoding],
+      ['smallint', false],
+    ] as const) {
+      const ports = fakes({ ...types, hr });
+      const sink = createPostgresSink(connector({ 'pk.mode': 'kafka' }), ports);
+      await expect(sink.sinkRecords([record('a', 1), record('b', 2)])).resolves.toMatchObject({ written: 2 });
+      const rows = ports.written[0]?.rows ?? CopyRows.text();
+      expect(rows.binary).toBe(binary);
+      const data = Buffer.concat(rows.data());
+      if (!binary) {
+        expect(lines(rows)).toEqual([expect.stringMatching(/\ta\t1$/), expect.stringMatching(/\tb\t2$/)]);
+        continue;
+      }
+      // Signature, two rows of five cells, trailer; the last cells: "b" and 2.
+      expect(data.subarray(0, 6).toString()).toBe('PGCOPY');
+      expect(data.readInt16BE(19)).toBe(5);
+      expect(data.subarray(-15)).toEqual(Buffer.from([0, 0, 0, 1, 0x62, 0, 0, 0, 4, 0, 0, 0, 2, 0xff, 0xff]));
+    }
   });
 
   it('skips topics the connector does not subscribe to', async () => {
@@ -152,6 +184,7 @@ describe.each([
       ensureTable: async (table: { name: string }) => {
         if (table.name === 'biometrics_bad')
           throw new SchemaError('Table "biometrics_bad" is missing and auto-creation is disabled');
+        return undefined;
       },
     };
     const result = await createPostgresSink(connector(), {

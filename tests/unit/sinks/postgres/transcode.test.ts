@@ -1,6 +1,6 @@
 import avro from 'avsc';
 import { type AvroSchema, EncodedAvro, writeWireFormat } from '../../../../lib/avro/registry';
-import { ParseError } from '../../../../lib/errors';
+import { ParseError, SchemaError } from '../../../../lib/errors';
 import { createSeededRandom } from '../../../../lib/random';
 import { parseSinkConnectorConfig } from '../../../../lib/sinks/postgres/config';
 import { toConnectSchema } from '../../../../lib/sinks/postgres/connect-schema';
@@ -81,6 +81,8 @@ const randomValue = (random: () => number, index: number) => {
       1,
       Date.UTC(2026, 10, 23, 23, 59, 59, 999),
       Date.UTC(9999, 11, 31),
+      // Microseconds since 2000 beyond 2^56, an odd number of milliseconds: not a double.
+      Date.UTC(9999, 11, 31, 23, 59, 59, 999),
       -86_400_001,
       int() * 1000,
     ]),
@@ -129,7 +131,7 @@ const decodedOf = (encoded: EncodedAvro): unknown =>
 /** The COPY line of one record through the writer, as text. */
 const lineOf = (columns: ReturnType<typeof columnsFor>, source: RowSource): string => {
   const writer = createRowWriter(columns, false);
-  const rows = new CopyRows();
+  const rows = CopyRows.text();
   writer.read(source);
   return rows.lineAt(writer.emit(rows, -1)).toString('utf8');
 };
@@ -228,7 +230,7 @@ describe('transcoding Avro straight into COPY text', () => {
     /** Rows folded by key as the sink folds a chunk: a repeated key replaces its row. */
     const foldAll = (columns: ReturnType<typeof columnsFor>, sources: RowSource[]) => {
       const writer = createRowWriter(columns, true);
-      const rows = new CopyRows();
+      const rows = CopyRows.text();
       const index = new Map<string, number>();
       const keys: (string | undefined)[] = [];
       for (const source of sources) {
@@ -310,7 +312,7 @@ describe('transcoding Avro straight into COPY text', () => {
         keySchema,
       );
       const writer = createRowWriter(columns, true);
-      const rows = new CopyRows();
+      const rows = CopyRows.text();
       const good = { ...randomValue(createSeededRandom(12), 0), id: 'p1', last: 'ok' };
       const source = { topic: 't', partition: 0, offset: 0, key: encode(keyType, keySchema, { id: 'p1' }) };
       const broken = encode(TYPE, VALUE, good);
@@ -360,7 +362,7 @@ describe('transcoding Avro straight into COPY text', () => {
   it('leaves the rows untouched when a record fails half way, and goes on after it', () => {
     const columns = columnsFor({ 'pk.mode': 'kafka', 'fields.whitelist': 'id,last' });
     const writer = createRowWriter(columns, false);
-    const rows = new CopyRows();
+    const rows = CopyRows.text();
     const source = { topic: 't', partition: 0, offset: 0, key: null };
     const write = (value: EncodedAvro) => {
       writer.read({ ...source, value });
@@ -376,5 +378,237 @@ describe('transcoding Avro straight into COPY text', () => {
     expect(rows.length).toBe(2);
     expect(rows.lineAt(first).toString()).toBe('t\t0\t0\tone\tx');
     expect(Buffer.concat(rows.data()).toString()).toBe('t\t0\t0\tone\tx\nt\t0\t0\ttwo\ty\n');
+  });
+});
+
+/** The cells of COPY binary data, row by row (NULL: null), after checking its header and trailer. */
+const binaryCells = (data: Buffer): (Buffer | null)[][] => {
+  expect(data.subarray(0, 11).toString('latin1')).toBe('PGCOPY\n\xff\r\n\0');
+  expect(data.readInt32BE(11)).toBe(0);
+  expect(data.readInt32BE(15)).toBe(0);
+  const rows: (Buffer | null)[][] = [];
+  let at = 19;
+  for (;;) {
+    const count = data.readInt16BE(at);
+    at += 2;
+    if (count === -1) break;
+    const cells: (Buffer | null)[] = [];
+    for (let cell = 0; cell < count; cell += 1) {
+      const length = data.readInt32BE(at);
+      at += 4;
+      cells.push(length < 0 ? null : data.subarray(at, at + length));
+      at += Math.max(length, 0);
+    }
+    rows.push(cells);
+  }
+  expect(at).toBe(data.length);
+  return rows;
+};
+
+/** The column types the sink's auto.create gives these fields. */
+const AUTO_CREATED: Record<string, string> = {
+  __connect_topic: 'text',
+  __connect_partition: 'integer',
+  __connect_offset: 'bigint',
+  id: 'text',
+  small: 'integer',
+  big: 'bigint',
+  ratio: 'real',
+  reading: 'double precision',
+  flag: 'boolean',
+  note: 'text',
+  count: 'bigint',
+  raw: 'bytea',
+  tag: 'bytea',
+  level: 'text',
+  again: 'text',
+  at: 'timestamp without time zone',
+  maybe_at: 'timestamp without time zone',
+  last: 'text',
+};
+
+/** A binary cell read back as the value the column's type stores. */
+const cellValue = (type: string, cell: Buffer | null): unknown => {
+  if (cell === null) return null;
+  switch (type) {
+    case 'integer':
+      expect(cell.length).toBe(4);
+      return cell.readInt32BE(0);
+    case 'bigint':
+      expect(cell.length).toBe(8);
+      return Number(cell.readBigInt64BE(0));
+    case 'real':
+      expect(cell.length).toBe(4);
+      return cell.readFloatBE(0);
+    case 'double precision':
+      expect(cell.length).toBe(8);
+      return cell.readDoubleBE(0);
+    case 'boolean':
+      expect(cell.length).toBe(1);
+      return cell[0] === 1;
+    case 'bytea':
+      return Buffer.from(cell);
+    case 'timestamp without time zone': {
+      // Microseconds since 2000-01-01, exact even where they pass 2^53.
+      const micros = cell.readBigInt64BE(0);
+      expect(micros % 1000n).toBe(0n);
+      return Number(micros / 1000n) + 946_684_800_000;
+    }
+    default:
+      return cell.toString('utf8');
+  }
+};
+
+/** What a column stores of a decoded value (text without NUL, floats as float32). */
+const storedOf = (type: string, value: unknown): unknown => {
+  if (value === null || value === undefined) return null;
+  if (type === 'text') return String(value).replaceAll('\u0000', '');
+  if (type === 'real') return Math.fround(value as number);
+  return value;
+};
+
+describe('transcoding Avro straight into COPY binary', () => {
+  const whitelist = ['id', 'small', 'big', 'ratio', 'reading', 'flag', 'note', 'count', 'raw', 'tag'].concat([
+    'level',
+    'again',
+    'at',
+    'maybe_at',
+    'last',
+  ]);
+  const columns = columnsFor({ 'pk.mode': 'kafka', 'fields.whitelist': whitelist.join(',') });
+  const typeOf = (field: { name: string }) => AUTO_CREATED[field.name];
+
+  it('writes the cell of every type as PostgreSQL stores the value, across 2,000 random records', () => {
+    const random = createSeededRandom(11);
+    const writer = createRowWriter(columns, false);
+    const sources: RowSource[] = [];
+    for (let index = 0; index < 2000; index += 1) {
+      const datum = randomValue(random, index);
+      // avsc writes negative longs exactly down to −2^52 only.
+      if (datum.big < -(2 ** 52)) datum.big = -(2 ** 52);
+      sources.push({
+        topic: 'biometrics_t',
+        partition: 2,
+        offset: 2 ** 40 + index,
+        key: null,
+        value: encode(TYPE, VALUE, datum),
+      });
+    }
+    expect(writer.binaryFor(sources, typeOf)).toBe(true);
+    const rows = CopyRows.binary(columns.length);
+    for (const source of sources) {
+      writer.read(source);
+      writer.emit(rows, -1);
+    }
+    const cells = binaryCells(Buffer.concat(rows.data()));
+    expect(cells).toHaveLength(sources.length);
+    cells.forEach((row, index) => {
+      const source = sources[index] as RowSource;
+      const value = decodedOf(source.value as EncodedAvro) as Record<string, unknown>;
+      const expected = columns.map((field) => {
+        const type = AUTO_CREATED[field.name] as string;
+        const { source: from } = field;
+        if (from.from === 'kafka') return source[from.coordinate];
+        return storedOf(type, value[from.path as string]);
+      });
+      expect(
+        row.map((cell, column) => cellValue(AUTO_CREATED[columns[column]?.name ?? ''] ?? '', cell)),
+      ).toEqual(expected);
+    });
+  });
+
+  it('is used only when every column has a binary cell, the rows are appended, and the values still encoded', () => {
+    const datum = randomValue(createSeededRandom(3), 0);
+    const source = { topic: 't', partition: 0, offset: 0, key: null, value: encode(TYPE, VALUE, datum) };
+    expect(createRowWriter(columns, false).binaryFor([source], typeOf)).toBe(true);
+    // Types whose binary cell would differ from what their text stores: text rows.
+    for (const [name, type] of [
+      ['small', 'smallint'],
+      ['big', 'numeric'],
+      ['at', 'timestamp with time zone'],
+      ['__connect_offset', 'integer'],
+      ['id', 'uuid'],
+    ])
+      expect(
+        createRowWriter(columns, false).binaryFor([source], (field) =>
+          field.name === name ? type : typeOf(field),
+        ),
+      ).toBe(false);
+    // Logical types other than timestamps (date, time, decimal) are text.
+    const withDay = columnsFor({ 'fields.whitelist': 'id,day' });
+    expect(createRowWriter(withDay, false).binaryFor([source], () => 'date')).toBe(false);
+    expect(
+      createRowWriter(columns, false).binaryFor([{ ...source, value: decodedOf(source.value) }], typeOf),
+    ).toBe(false);
+    expect(createRowWriter(columns, true).binaryFor([source], typeOf)).toBe(false);
+  });
+
+  it('dead-letters an int beyond 32 bits as PostgreSQL would, and leaves the other rows whole', () => {
+    const intColumns = columnsFor({ 'pk.mode': 'kafka', 'fields.whitelist': 'id,small' });
+    const writer = createRowWriter(intColumns, false);
+    const source = { topic: 't', partition: 0, offset: 0, key: null };
+    const datum = { ...randomValue(createSeededRandom(4), 0), id: 'p1', small: 5 };
+    const fine = { ...source, value: encode(TYPE, VALUE, datum) };
+    // An Avro int is a varint: a writer can put more than 32 bits in it. After the header and
+    // "p1" (a length byte and two bytes), `small` is one byte: replaced by 2^33's varint.
+    const tooBig = avro.Type.forSchema({ type: 'long' }).toBuffer(2 ** 33);
+    const bytes = fine.value.bytes;
+    const patched = Buffer.concat([bytes.subarray(0, 8), tooBig, bytes.subarray(9)]);
+    expect(writer.binaryFor([fine], typeOf)).toBe(true);
+    const rows = CopyRows.binary(intColumns.length);
+    writer.read(fine);
+    writer.emit(rows, -1);
+    writer.read({ ...source, value: new EncodedAvro(7, VALUE, TYPE, patched) });
+    expect(() => writer.emit(rows, -1)).toThrow(
+      new SchemaError('value "8589934592" is out of range for type integer'),
+    );
+    writer.read(fine);
+    writer.emit(rows, -1);
+    const cells = binaryCells(Buffer.concat(rows.data()));
+    const types = intColumns.map((field) => typeOf(field) ?? '');
+    expect(cells.map((row) => row.map((cell, index) => cellValue(types[index] ?? '', cell)))).toEqual([
+      ['t', 0, 0, 'p1', 5],
+      ['t', 0, 0, 'p1', 5],
+    ]);
+    // One row alone, framed for a COPY of its own (to find a row the database refuses).
+    expect(binaryCells(Buffer.concat(rows.rowData(1)))).toEqual([cells[1]]);
+  });
+
+  it('turns malformed UTF-8 into U+FFFD and drops NUL, as text cells do', () => {
+    const schema: AvroSchema = { type: 'record', name: 'S', fields: [{ name: 's', type: 'bytes' }] };
+    const asString: AvroSchema = { type: 'record', name: 'S', fields: [{ name: 's', type: 'string' }] };
+    const type = avro.Type.forSchema(asString as avro.Schema);
+    const stringColumns = extractFieldsMetadata(
+      't',
+      connector(),
+      undefined,
+      toConnectSchema(asString),
+    ).allFields;
+    const source = { topic: 't', partition: 0, offset: 0, key: null };
+    const stringOf = (raw: number[]) =>
+      new EncodedAvro(
+        1,
+        asString,
+        type,
+        writeWireFormat(1, avro.Type.forSchema(schema as avro.Schema).toBuffer({ s: Buffer.from(raw) })),
+      );
+    const writer = createRowWriter(stringColumns, false);
+    const values = [stringOf([0x61, 0xff, 0x62]), stringOf([0x61, 0x00, 0x62]), stringOf([0xc3, 0xbc, 0x00])];
+    expect(
+      writer.binaryFor(
+        values.map((value) => ({ ...source, value })),
+        () => 'text',
+      ),
+    ).toBe(true);
+    const rows = CopyRows.binary(1);
+    for (const value of values) {
+      writer.read({ ...source, value });
+      writer.emit(rows, -1);
+    }
+    expect(binaryCells(Buffer.concat(rows.data())).map(([cell]) => cell?.toString('utf8'))).toEqual([
+      'a\ufffdb',
+      'ab',
+      'ü',
+    ]);
   });
 });
