@@ -47,10 +47,11 @@ import { parseSinkConnectorConfig, TOPIC_PLACEHOLDER } from '../lib/sinks/postgr
 import { toConnectSchema } from '../lib/sinks/postgres/connect-schema';
 import { CopyRows } from '../lib/sinks/postgres/copy-rows';
 import { sinkDecoders } from '../lib/sinks/postgres/decoders';
-import { extractFieldsMetadata } from '../lib/sinks/postgres/fields';
+import { extractFieldsMetadata, type SinkField } from '../lib/sinks/postgres/fields';
 import { createSinkHandler } from '../lib/sinks/postgres/handler';
 import { createSinkPool } from '../lib/sinks/postgres/pg-pool';
 import { createPgChunkWriter, createPgTableStore } from '../lib/sinks/postgres/pg-store';
+import { createRowWriter, type RowSource } from '../lib/sinks/postgres/row-writer';
 import { CHUNK_KIND, planWriteStatements } from '../lib/sinks/postgres/statements';
 import { defaultTuning } from '../plugins/serverless-offline-kafka/src/config';
 import { createTrigger } from '../plugins/serverless-offline-kafka/src/engine';
@@ -239,7 +240,7 @@ const createTableOf = async (table: string, mode: PostgresMode) => {
   const pool = createSinkPool(config.DATABASE_URL, 1);
   try {
     const { connector, fields } = columnsOf(mode);
-    await createPgTableStore(pool, {
+    return await createPgTableStore(pool, {
       ...connector,
       autoCreate: true,
       autoEvolve: false,
@@ -289,8 +290,9 @@ const measureConnect = async (mode: ConnectMode, round: number) => {
  * Ceiling 2: PostgreSQL alone writing the same rows as the sink in `mode`, into a table the sink's
  * own DDL creates, through the sink's own writer and statements: one connection per partition,
  * concurrently, one transaction per batch of `batchSize` records, upserts folded to the last
- * reading per key within a batch. The rows are COPY text made from the decoded readings before the
- * clock starts; rows/s counts records, as the sink's figures do.
+ * reading per key within a batch. The rows are made before the clock starts by the sink's own row
+ * writer, in the format the sink writes them (COPY binary for appended rows into the auto-created
+ * table; upserts are folded, in text); rows/s counts records, as the sink's figures do.
  * pk.mode none is a plain COPY: the "PostgreSQL COPY rate of the same rows" of the issue.
  */
 const measurePostgres = async (
@@ -299,57 +301,44 @@ const measurePostgres = async (
   mode: PostgresMode,
 ) => {
   const { connector, fields } = columnsOf(mode);
-  const text = (cell: unknown, timestamp: boolean): string =>
-    cell === null || cell === undefined
-      ? '\\N'
-      : String(timestamp ? new Date(cell as number).toISOString() : cell);
-  // Per partition: its batches, each the COPY text of its rows (upserts: one row per key, the last).
+  const table = `${topic}_pg_${mode}${round}`;
+  const existing = await createTableOf(table, mode);
+  const folded = mode === 'upsert';
+  // Per partition: its records, then its batches of rows.
+  const sources: RowSource[][] = Array.from({ length: partitions }, () => []);
   const offsets = new Array<number>(partitions).fill(0);
-  const open: Map<string, string>[] = Array.from({ length: partitions }, () => new Map());
-  const counts = new Array<number>(partitions).fill(0);
-  const batches: CopyRows[][] = Array.from({ length: partitions }, () => []);
-  const close = (partition: number): void => {
-    const rows = open[partition] as Map<string, string>;
-    if (rows.size > 0) {
-      const copy = CopyRows.text();
-      for (const line of rows.values()) {
-        copy.begin();
-        copy.escaped(line);
-        copy.end();
-      }
-      batches[partition]?.push(copy);
-    }
-    rows.clear();
-    counts[partition] = 0;
-  };
   for (const message of messages) {
     const partition = partitionOfKey(message.key);
     const offset = offsets[partition] as number;
     offsets[partition] = offset + 1;
-    const value = (await registry.decode(message.value)).value as Record<string, unknown>;
-    const key =
-      mode === 'upsert' ? ((await registry.decode(message.key)).value as Record<string, unknown>) : {};
-    const line = fields
-      .map(({ name, schema, source }) => {
-        if (source.from === 'kafka')
-          return String(
-            source.coordinate === 'topic' ? topic : source.coordinate === 'partition' ? partition : offset,
-          );
-        const from = source.from === 'key' ? key : value;
-        return text(from[source.path ?? name], schema.name !== undefined);
-      })
-      .join('\t');
-    const rows = open[partition] as Map<string, string>;
-    const rowKey = mode === 'upsert' ? String(key.patient_id) : String(offset);
-    // The sink's fold: a key keeps its first position and takes the last reading.
-    rows.set(rowKey, line);
-    counts[partition] = (counts[partition] as number) + 1;
-    if (counts[partition] === batchSize) close(partition);
+    sources[partition]?.push({
+      topic,
+      partition,
+      offset,
+      key: folded ? await registry.resolve(message.key) : null,
+      value: await registry.resolve(message.value),
+    });
   }
-  for (let partition = 0; partition < partitions; partition += 1) close(partition);
+  const typeOf = (field: SinkField) => existing?.columns.find((column) => column.name === field.name)?.type;
+  let binary = false;
+  const batches = sources.map((records) => {
+    const writer = createRowWriter(fields, folded);
+    binary = !folded && writer.binaryFor(records, typeOf);
+    const made: CopyRows[] = [];
+    for (let start = 0; start < records.length; start += batchSize) {
+      const rows = binary ? CopyRows.binary(fields.length) : CopyRows.text();
+      const index = new Map<string, number>();
+      for (const record of records.slice(start, start + batchSize)) {
+        // The sink's fold: a key keeps its first position and takes the last reading.
+        const rowKey = writer.read(record);
+        const row = writer.emit(rows, rowKey === undefined ? -1 : (index.get(rowKey) ?? -1));
+        if (rowKey !== undefined && !index.has(rowKey)) index.set(rowKey, row);
+      }
+      made.push(rows);
+    }
+    return made;
+  });
 
-  const table = `${topic}_pg_${mode}${round}`;
-  await createTableOf(table, mode);
   const ref = { schema: undefined, name: table };
   const pool = createSinkPool(config.DATABASE_URL, partitions);
   const statements = planWriteStatements({
@@ -375,7 +364,12 @@ const measurePostgres = async (
   const elapsed = seconds(started);
   await pool.end();
   const { postgresCpuMicrosPerRecord } = await serviceCpuPerRecord(services, messages.length);
-  return { rows: messages.length, seconds: elapsed, postgresCpuMicrosPerRecord };
+  return {
+    rows: messages.length,
+    seconds: elapsed,
+    postgresCpuMicrosPerRecord,
+    copyFormat: binary ? 'binary' : 'text',
+  };
 };
 
 /**
@@ -822,6 +816,7 @@ const main = async () => {
       runs: copy.rates,
       seconds: copy.seconds,
       postgresCpuMicrosPerRecord: round2(copy.postgresCpuMicrosPerRecord),
+      copyFormat: copy.copyFormat,
     },
     {
       measure: 'ceiling: PostgreSQL alone, pk.mode kafka',
@@ -829,6 +824,7 @@ const main = async () => {
       runs: pgKafka.rates,
       seconds: pgKafka.seconds,
       postgresCpuMicrosPerRecord: round2(pgKafka.postgresCpuMicrosPerRecord),
+      copyFormat: pgKafka.copyFormat,
     },
     {
       measure: 'ceiling: PostgreSQL alone, upsert',
@@ -836,6 +832,7 @@ const main = async () => {
       runs: pgUpsert.rates,
       seconds: pgUpsert.seconds,
       postgresCpuMicrosPerRecord: round2(pgUpsert.postgresCpuMicrosPerRecord),
+      copyFormat: pgUpsert.copyFormat,
     },
     ...[
       ['insert (pk none, 2 tasks, batch 10,000)', connectInsert] as const,
