@@ -10,12 +10,14 @@ export type KafkaFigures = {
   deadLettered?: number;
   unread?: TopicRecords[];
 };
-export type StatusFigures = KafkaFigures & { sunk: number };
+/** Rows in the sink's tables of the topics, and those tables' names (the connector's table.name.format). */
+export type SunkRows = { rows: number; tables: string[] };
+export type StatusFigures = KafkaFigures & { sunk: number; tables?: string[] };
 
 export type StatusSources = {
   kafkaFigures(): Promise<KafkaFigures>;
   /** Rows in the tables of `topics`: a count reads every row, so it grows with the tables. */
-  sunkRows(topics: string[]): Promise<number>;
+  sunkRows(topics: string[]): Promise<SunkRows>;
 };
 
 /**
@@ -24,21 +26,35 @@ export type StatusSources = {
  * figures (most checks, between two simulator runs) mean unchanged rows.
  */
 export const createStatusReader = (sources: StatusSources): (() => Promise<StatusFigures>) => {
-  let last: { figures: string; sunk: number } | undefined;
+  let last: { figures: string; sunk: SunkRows } | undefined;
   return async () => {
     const kafka = await sources.kafkaFigures();
     const figures = JSON.stringify(kafka);
     const sunk = last?.figures === figures ? last.sunk : await sources.sunkRows(kafka.topics);
     last = { figures, sunk };
-    return { ...kafka, sunk };
+    return { ...kafka, sunk: sunk.rows, tables: sunk.tables };
   };
 };
 
-/** The status line of the figures: what the sink read, wrote, dead-lettered and has left to read. */
-export const statusLine = ({ topics, produced, sunk, deadLettered = 0, lag }: StatusFigures): string =>
-  topics.length === 0
-    ? 'medstream: no biometrics topic is read yet'
-    : `medstream: ${produced} events in ${topics.join(', ')} · ${sunk} rows sunk${deadLettered > 0 ? ` · ${deadLettered} dead-lettered (npx medstream dlq show)` : ''} · consumer lag ${lag}`;
+/**
+ * The status line of the figures: what the sink read, wrote, dead-lettered and has left to read.
+ * Tables not named as their topics (another table.name.format) are named: rows written before a
+ * rename are in the old table, so the events outnumber the rows.
+ */
+export const statusLine = ({
+  topics,
+  produced,
+  sunk,
+  tables,
+  deadLettered = 0,
+  lag,
+}: StatusFigures): string => {
+  if (topics.length === 0) return 'medstream: no biometrics topic is read yet';
+  const renamed = tables !== undefined && tables.some((table, index) => table !== topics[index]);
+  const into = renamed ? ` into ${tables.join(', ')}` : '';
+  const dead = deadLettered > 0 ? ` · ${deadLettered} dead-lettered (npx medstream dlq show)` : '';
+  return `medstream: ${produced} events in ${topics.join(', ')} · ${sunk} rows sunk${into}${dead} · consumer lag ${lag}`;
+};
 
 /** A dead letter as the monitor reads it: where in the dead-letter topic, and its headers. */
 export type DeadLetterRecord = { offset: string; headers?: Record<string, unknown> };

@@ -3,16 +3,25 @@
 // Topics nobody here reads (`medstream produce --wards …`, tests) are not counted: their events
 // would never become rows. Those that received records during the run are named, with what to do.
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { AssignerProtocol } from 'kafkajs';
 import { Client } from 'pg';
 import { loadConfig } from '../lib/config';
 import { createKafka } from '../lib/kafka/client';
+import {
+  parseSinkConnectorConfig,
+  type SinkConnectorConfig,
+  tableNameOf,
+} from '../lib/sinks/postgres/config';
+import { parseTableRef, qualifiedName } from '../lib/sinks/postgres/ddl';
 import {
   countDeadLetters,
   createStatusReader,
   type DeadLetterCounts,
   type GroupSubscriptions,
   type KafkaFigures,
+  type SunkRows,
   statusLine,
   type TopicRecords,
   topicsRead,
@@ -123,9 +132,30 @@ const kafkaFigures = async (): Promise<KafkaFigures> => {
 
 let db: Client | undefined;
 
-/** Rows in the tables of `topics` (the shipped sink names a table after its topic); one connection, kept. */
-const sunkRows = async (topics: string[]): Promise<number> => {
-  if (topics.length === 0) return 0;
+const CONNECTOR_FILE = path.join(__dirname, '..', 'connectors', 'sinks', 'biometrics-postgres.json');
+
+/**
+ * The sink's table of each topic, by the connector file as it is now (an edit is picked up by the
+ * sink at its rebuild, and here at the next count); the topic's name when the file does not parse.
+ */
+const tablesOf = (topics: string[]): { name: string; sql: string }[] => {
+  let connector: SinkConnectorConfig | undefined;
+  try {
+    connector = parseSinkConnectorConfig(JSON.parse(readFileSync(CONNECTOR_FILE, 'utf8')), CONNECTOR_FILE);
+  } catch {
+    connector = undefined;
+  }
+  return topics.map((topic) => {
+    const name = connector === undefined ? topic : tableNameOf(connector, topic);
+    return { name, sql: qualifiedName(parseTableRef(name), connector?.quoteIdentifiers ?? true) };
+  });
+};
+
+/** Rows in the sink's tables of `topics`; one connection, kept. */
+const sunkRows = async (topics: string[]): Promise<SunkRows> => {
+  const tables = tablesOf(topics);
+  const names = tables.map((table) => table.name);
+  if (topics.length === 0) return { rows: 0, tables: names };
   if (db === undefined) {
     const client = new Client({ connectionString: config.DATABASE_URL });
     client.on('error', () => undefined); // a dropped connection fails the next query, which replaces it
@@ -134,14 +164,13 @@ const sunkRows = async (topics: string[]): Promise<number> => {
   }
   try {
     let total = 0;
-    for (const topic of topics) {
-      const table = `"${topic.replaceAll('"', '""')}"`;
-      const exists = await db.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [table]);
+    for (const { sql } of tables) {
+      const exists = await db.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [sql]);
       if (exists.rows[0]?.t === null) continue;
-      const result = await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
+      const result = await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${sql}`);
       total += Number(result.rows[0]?.n ?? 0);
     }
-    return total;
+    return { rows: total, tables: names };
   } catch (error) {
     await db.end().catch(() => undefined);
     db = undefined;

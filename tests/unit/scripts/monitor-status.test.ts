@@ -16,7 +16,7 @@ describe("npm start's status figures", () => {
       kafkaFigures: async () => figures.shift() as KafkaFigures,
       sunkRows: async (topics) => {
         counted.push(topics);
-        return rows.shift() as number;
+        return { rows: rows.shift() as number, tables: topics };
       },
     });
     return { read, counted };
@@ -28,12 +28,12 @@ describe("npm start's status figures", () => {
       [idle, idle, { ...idle, lag: 20 }, { ...idle, produced: 120, lag: 20 }, { ...idle, produced: 120 }],
       [100, 100, 100, 120],
     );
-    expect(await read()).toEqual({ ...idle, sunk: 100 });
-    expect(await read()).toEqual({ ...idle, sunk: 100 });
+    expect(await read()).toEqual({ ...idle, sunk: 100, tables: idle.topics });
+    expect(await read()).toEqual({ ...idle, sunk: 100, tables: idle.topics });
     expect(counted).toHaveLength(1);
     await read();
     await read();
-    expect(await read()).toEqual({ ...idle, produced: 120, sunk: 120 });
+    expect(await read()).toEqual({ ...idle, produced: 120, sunk: 120, tables: idle.topics });
     expect(counted).toHaveLength(4);
   });
 
@@ -137,6 +137,11 @@ describe('the status line', () => {
       'medstream: 102 events in biometrics_default, biometrics_icu · 100 rows sunk · 2 dead-lettered (npx medstream dlq show) · consumer lag 0',
     );
     expect(statusLine({ ...figures, topics: [] })).toBe('medstream: no biometrics topic is read yet');
+    // The connector's table.name.format changed: the line says where the rows go.
+    expect(statusLine({ ...figures, tables: figures.topics })).toBe(statusLine(figures));
+    expect(statusLine({ ...figures, tables: ['biometrics_default_v2', 'biometrics_icu_v2'] })).toBe(
+      'medstream: 102 events in biometrics_default, biometrics_icu · 100 rows sunk into biometrics_default_v2, biometrics_icu_v2 · consumer lag 0',
+    );
   });
 });
 
