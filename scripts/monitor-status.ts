@@ -50,8 +50,7 @@ export const statusLine = ({
   lag,
 }: StatusFigures): string => {
   if (topics.length === 0) return 'medstream: no biometrics topic is read yet';
-  const renamed = tables !== undefined && tables.some((table, index) => table !== topics[index]);
-  const into = renamed ? ` into ${tables.join(', ')}` : '';
+  const into = tables?.some((table, index) => table !== topics[index]) ? ` into ${tables.join(', ')}` : '';
   const dead = deadLettered > 0 ? ` · ${deadLettered} dead-lettered (npx medstream dlq show)` : '';
   return `medstream: ${produced} events in ${topics.join(', ')} · ${sunk} rows sunk${into}${dead} · consumer lag ${lag}`;
 };
