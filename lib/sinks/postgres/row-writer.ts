@@ -250,6 +250,21 @@ export const createRowWriter = (columns: readonly SinkField[], foldByKey: boolea
     return rowKey;
   };
 
+  /** Transcodes the record's value into the row begun last and ends it; a failed record leaves no half row. */
+  const endTranscoded = (
+    transcoder: Transcoder | null | undefined,
+    record: RowSource,
+    rows: CopyRows,
+  ): number => {
+    try {
+      transcoder?.((record.value as EncodedAvro).bytes, BODY_OFFSET, rows, slots);
+    } catch (error) {
+      rows.abort();
+      throw error;
+    }
+    return rows.end();
+  };
+
   return {
     binaryFor(records, typeOf) {
       const first = records[0]?.value;
@@ -296,13 +311,7 @@ export const createRowWriter = (columns: readonly SinkField[], foldByKey: boolea
       if (rows.binary) {
         // Only rows binaryFor accepted are made binary.
         for (const cell of binaryCoordinates) cell(rows, record);
-        try {
-          binaryTranscoder?.((record.value as EncodedAvro).bytes, BODY_OFFSET, rows, slots);
-        } catch (error) {
-          rows.abort();
-          throw error;
-        }
-        return rows.end();
+        return endTranscoded(binaryTranscoder, record, rows);
       }
       if (foldedInline) {
         rows.appendFrom(scratch, 0, scratch.position);
@@ -317,13 +326,7 @@ export const createRowWriter = (columns: readonly SinkField[], foldByKey: boolea
           else rows.integer(source.coordinate === 'partition' ? record.partition : record.offset);
         }
         if (kafkaColumns.length > 0) rows.byte(TAB);
-        try {
-          inlineTranscoder?.((record.value as EncodedAvro).bytes, BODY_OFFSET, rows, slots);
-        } catch (error) {
-          rows.abort();
-          throw error;
-        }
-        return rows.end();
+        return endTranscoded(inlineTranscoder, record, rows);
       }
       for (let index = 0; index < columns.length; index += 1) {
         if (index > 0) rows.byte(TAB);

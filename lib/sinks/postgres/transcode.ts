@@ -203,6 +203,16 @@ const skipperOf = (type: avro.Type): Skipper => {
   }
 };
 
+/** Reads an enum's index and writes its symbol's cell. */
+const enumReaderOf = (type: avro.Type, write: (out: CopyRows, symbol: string) => void): CellReader => {
+  const symbols = (type as avro.types.EnumType).symbols;
+  return (cursor, out) => {
+    const symbol = symbols[readLong(cursor)];
+    if (symbol === undefined) throw invalid('enum index out of range');
+    write(out, symbol);
+  };
+};
+
 /** The cell reader of a non-null Avro type for a column of Connect schema `schema`, if supported. */
 const valueReaderOf = (type: avro.Type, schema: ConnectSchema): CellReader | undefined => {
   const { typeName } = type;
@@ -248,14 +258,8 @@ const valueReaderOf = (type: avro.Type, schema: ConnectSchema): CellReader | und
         const end = cursor.position;
         out.utf8Bytes(cursor.bytes, start, end);
       };
-    case 'enum': {
-      const symbols = (type as avro.types.EnumType).symbols;
-      return (cursor, out) => {
-        const symbol = symbols[readLong(cursor)];
-        if (symbol === undefined) throw invalid('enum index out of range');
-        out.text(symbol);
-      };
-    }
+    case 'enum':
+      return enumReaderOf(type, (out, symbol) => out.text(symbol));
     case 'bytes':
       return (cursor, out) => {
         const start = readRange(cursor);
@@ -276,6 +280,9 @@ const valueReaderOf = (type: avro.Type, schema: ConnectSchema): CellReader | und
 };
 
 const VARCHAR = /^character varying(\(\d+\))?$/;
+/** A column whose binary cell is UTF-8 text. */
+const isTextColumn = (columnType: string | undefined): boolean =>
+  columnType === 'text' || VARCHAR.test(columnType ?? '');
 
 /**
  * The binary cell reader of a non-null Avro type for a column of type `columnType`, when the
@@ -313,21 +320,14 @@ const binaryReaderOf = (
         ? (cursor, out) => out.booleanCell(cursor.bytes[advance(cursor, 1)] !== 0)
         : undefined;
     case 'string':
-      return columnType === 'text' || VARCHAR.test(columnType ?? '')
+      return isTextColumn(columnType)
         ? (cursor, out) => {
             const start = readRange(cursor);
             out.utf8Cell(cursor.bytes, start, cursor.position);
           }
         : undefined;
-    case 'enum': {
-      if (!(columnType === 'text' || VARCHAR.test(columnType ?? ''))) return undefined;
-      const symbols = (type as avro.types.EnumType).symbols;
-      return (cursor, out) => {
-        const symbol = symbols[readLong(cursor)];
-        if (symbol === undefined) throw invalid('enum index out of range');
-        out.textCell(symbol);
-      };
-    }
+    case 'enum':
+      return isTextColumn(columnType) ? enumReaderOf(type, (out, symbol) => out.textCell(symbol)) : undefined;
     case 'bytes':
       return columnType === 'bytea'
         ? (cursor, out) => {
