@@ -124,6 +124,7 @@ export const createRowWriter = (columns: readonly SinkField[], foldByKey: boolea
   // Binary rows: the Kafka coordinates' cells by column type, then the value's, transcoded inline.
   type CoordinateCell = (rows: CopyRows, record: RowSource) => void;
   let binaryTranscoder: Transcoder | undefined;
+  let binarySignature: string | undefined;
   let binaryCoordinates: CoordinateCell[] = [];
   const topicCells = new Map<string, Buffer>();
   const binaryTopicCell = (topic: string): Buffer => {
@@ -271,18 +272,19 @@ export const createRowWriter = (columns: readonly SinkField[], foldByKey: boolea
       if (!inlineLayout || !(first instanceof EncodedAvro) || inlineFor(first) === null) return false;
       if (!records.every((record) => record.value instanceof EncodedAvro && record.value.type === first.type))
         return false;
-      const coordinates = kafkaColumns.map((field) => coordinateCellOf(field, typeOf(field)));
+      // Compiled once per column types (a plan has one writer schema): batches reuse it.
+      const types = columns.map(typeOf);
+      const signature = JSON.stringify(types);
+      if (signature === binarySignature) return binaryTranscoder !== undefined;
+      binarySignature = signature;
+      binaryTranscoder = undefined;
+      const coordinates = kafkaColumns.map((field, index) => coordinateCellOf(field, types[index]));
       if (coordinates.some((cell) => cell === undefined)) return false;
       const typed = new Map<string, WantedField>();
-      for (const [name, field] of valueFields) {
-        const column = columns[field.slot] as SinkField;
-        typed.set(name, { ...field, columnType: typeOf(column) });
-      }
-      const transcoder = compileTranscoder(first.type, { fields: typed, inline: true, binary: true });
-      if (transcoder === undefined) return false;
-      binaryTranscoder = transcoder;
+      for (const [name, field] of valueFields) typed.set(name, { ...field, columnType: types[field.slot] });
+      binaryTranscoder = compileTranscoder(first.type, { fields: typed, inline: true, binary: true });
       binaryCoordinates = coordinates as CoordinateCell[];
-      return true;
+      return binaryTranscoder !== undefined;
     },
     read(record) {
       current = record;
