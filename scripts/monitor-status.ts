@@ -55,6 +55,18 @@ export const statusLine = ({
   return `medstream: ${produced} events in ${topics.join(', ')} · ${sunk} rows sunk${into}${dead} · consumer lag ${lag}`;
 };
 
+/**
+ * The line when the figures cannot be read. A refused connection is a service that is not running
+ * (`npm run stack:down` while npm start runs, say): the line says how to check and start the stack.
+ */
+export const unavailableLine = (error: unknown): string => {
+  const message = error instanceof Error ? error.message : String(error);
+  const hint = /ECONNREFUSED/.test(message)
+    ? '; is the stack up? `npm run stack:status` says, `npm run stack:up` starts it'
+    : '';
+  return `medstream: status unavailable (${message})${hint}`;
+};
+
 /** A dead letter as the monitor reads it: where in the dead-letter topic, and its headers. */
 export type DeadLetterRecord = { offset: string; headers?: Record<string, unknown> };
 

@@ -26,6 +26,7 @@ import {
   type TopicRecords,
   topicsRead,
   type UnreadState,
+  unavailableLine,
   unreadNotes,
   unreadTopics,
 } from './monitor-status';
@@ -210,7 +211,7 @@ const main = async (): Promise<void> => {
         return look();
       });
     } catch (error) {
-      line = `medstream: status unavailable (${(error as Error).message})`;
+      line = unavailableLine(error);
       await renewAdmin();
     }
     if (line !== last) console.log(line);

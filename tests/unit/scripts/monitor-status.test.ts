@@ -5,6 +5,7 @@ import {
   type KafkaFigures,
   statusLine,
   topicsRead,
+  unavailableLine,
   unreadNotes,
   unreadTopics,
 } from '../../../scripts/monitor-status';
@@ -137,6 +138,12 @@ describe('the status line', () => {
       'medstream: 102 events in biometrics_default, biometrics_icu · 100 rows sunk · 2 dead-lettered (npx medstream dlq show) · consumer lag 0',
     );
     expect(statusLine({ ...figures, topics: [] })).toBe('medstream: no biometrics topic is read yet');
+    expect(unavailableLine(new Error('Connection error: connect ECONNREFUSED 127.0.0.1:9092'))).toBe(
+      'medstream: status unavailable (Connection error: connect ECONNREFUSED 127.0.0.1:9092); is the stack up? `npm run stack:status` says, `npm run stack:up` starts it',
+    );
+    expect(unavailableLine(new Error('This server does not host this topic-partition'))).toBe(
+      'medstream: status unavailable (This server does not host this topic-partition)',
+    );
     // The connector's table.name.format changed: the line says where the rows go.
     expect(statusLine({ ...figures, tables: figures.topics })).toBe(statusLine(figures));
     expect(statusLine({ ...figures, tables: ['biometrics_default_v2', 'biometrics_icu_v2'] })).toBe(
