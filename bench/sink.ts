@@ -47,11 +47,12 @@ import { parseSinkConnectorConfig, TOPIC_PLACEHOLDER } from '../lib/sinks/postgr
 import { toConnectSchema } from '../lib/sinks/postgres/connect-schema';
 import { CopyRows } from '../lib/sinks/postgres/copy-rows';
 import { sinkDecoders } from '../lib/sinks/postgres/decoders';
-import { extractFieldsMetadata, type SinkField } from '../lib/sinks/postgres/fields';
+import { extractFieldsMetadata } from '../lib/sinks/postgres/fields';
 import { createSinkHandler } from '../lib/sinks/postgres/handler';
 import { createSinkPool } from '../lib/sinks/postgres/pg-pool';
 import { createPgChunkWriter, createPgTableStore } from '../lib/sinks/postgres/pg-store';
 import { createRowWriter, type RowSource } from '../lib/sinks/postgres/row-writer';
+import { columnTypesOf } from '../lib/sinks/postgres/sink';
 import { CHUNK_KIND, planWriteStatements } from '../lib/sinks/postgres/statements';
 import { defaultTuning } from '../plugins/serverless-offline-kafka/src/config';
 import { createTrigger } from '../plugins/serverless-offline-kafka/src/engine';
@@ -319,11 +320,12 @@ const measurePostgres = async (
       value: await registry.resolve(message.value),
     });
   }
-  const typeOf = (field: SinkField) => existing?.columns.find((column) => column.name === field.name)?.type;
+  // As the sink decides: binary when the table's column types allow it (never for folded rows).
+  const typeOf = existing === undefined ? undefined : columnTypesOf(existing);
   let binary = false;
   const batches = sources.map((records) => {
     const writer = createRowWriter(fields, folded);
-    binary = !folded && writer.binaryFor(records, typeOf);
+    binary = !folded && typeOf !== undefined && writer.binaryFor(records, typeOf);
     const made: CopyRows[] = [];
     for (let start = 0; start < records.length; start += batchSize) {
       const rows = binary ? CopyRows.binary(fields.length) : CopyRows.text();

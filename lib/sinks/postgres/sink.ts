@@ -234,7 +234,7 @@ const invalidRecordMessage = (
 };
 
 /** A table's column types by field: the column of the same name, or of its folded name. */
-const columnTypesOf = (table: ExistingTable): ((field: SinkField) => string | undefined) => {
+export const columnTypesOf = (table: ExistingTable): ((field: SinkField) => string | undefined) => {
   const exact = new Map(table.columns.map((column) => [column.name, column.type]));
   const folded = new Map(table.columns.map((column) => [column.name.toLowerCase(), column.type]));
   return (field) => exact.get(field.name) ?? folded.get(field.name.toLowerCase());
