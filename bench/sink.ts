@@ -320,19 +320,19 @@ const measurePostgres = async (
       value: await registry.resolve(message.value),
     });
   }
-  // As the sink decides: binary when the table's column types allow it (never for folded rows).
+  // As the sink decides: binary when the table's column types allow it.
   const typeOf = existing === undefined ? undefined : columnTypesOf(existing);
   let binary = false;
   const batches = sources.map((records) => {
     const writer = createRowWriter(fields, folded);
-    binary = !folded && typeOf !== undefined && writer.binaryFor(records, typeOf);
+    binary = typeOf !== undefined && writer.binaryFor(records, typeOf);
     const made: CopyRows[] = [];
     for (let start = 0; start < records.length; start += batchSize) {
       const rows = binary ? CopyRows.binary(fields.length) : CopyRows.text();
       const index = new Map<string, number>();
       for (const record of records.slice(start, start + batchSize)) {
         // The sink's fold: a key keeps its first position and takes the last reading.
-        const rowKey = writer.read(record);
+        const rowKey = writer.read(record, binary);
         const row = writer.emit(rows, rowKey === undefined ? -1 : (index.get(rowKey) ?? -1));
         if (rowKey !== undefined && !index.has(rowKey)) index.set(rowKey, row);
       }

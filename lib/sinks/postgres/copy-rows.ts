@@ -168,6 +168,11 @@ export class CopyRows {
     return this.buffer.toString('utf8', start, end);
   }
 
+  /** Bytes `start`..`end` as a string of one character per byte (binary cells, to compare keys). */
+  bytesAt(start: number, end: number): string {
+    return this.buffer.toString('latin1', start, end);
+  }
+
   /** Any text as one cell: UTF-8, COPY specials escaped, NUL dropped. */
   text(text: string): void {
     // UTF-8 takes at most 3 bytes per UTF-16 unit; escaping at most doubles that.

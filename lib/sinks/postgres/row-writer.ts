@@ -16,22 +16,26 @@ export type RowSource = {
 /**
  * Turns records into COPY rows for one plan (columns in table order). Two steps, so the sink can
  * look a row's key up before placing it: `read` takes the record's cells (and returns the key
- * cells, joined, when rows are folded by key); `emit` appends them as a row.
+ * cells, joined, when rows are folded by key), `binary` when they go into binary rows; `emit`
+ * appends them as a row.
  */
 export type RowWriter = {
-  read(record: RowSource): string | undefined;
+  read(record: RowSource, binary?: boolean): string | undefined;
   /** Appends the record `read` last as a row of `rows`, in their format (text or binary). */
   emit(rows: CopyRows, replace: number): number;
   /**
    * Whether these records' rows can be written in COPY's binary format, given the table's column
-   * types (`typeOf` a column, as `format_type` spells it): rows that are only appended (not
-   * folded), of Kafka coordinates then Avro value fields in the writer's order, every column of a
-   * type with a binary cell. Prepares what emit then needs.
+   * types (`typeOf` a column, as `format_type` spells it): rows of Kafka coordinates then Avro
+   * value fields in the writer's order, or folded rows of Avro key fields then value fields in
+   * their writers' order (no floating-point key column: -0 and 0 are one key), every column of a
+   * type with a binary cell. Prepares what read and emit then need.
    */
   binaryFor(records: readonly RowSource[], typeOf: (field: SinkField) => string | undefined): boolean;
 };
 
 const TAB = 0x09;
+/** Key columns of these types keep text rows: -0 and 0 are one key to PostgreSQL, two byte strings here. */
+const FLOAT_TYPES = new Set(['real', 'double precision']);
 
 type Cell = (record: RowSource, key: unknown, value: unknown) => string;
 
@@ -58,6 +62,13 @@ const decodedCellOf = (field: SinkField): Cell => {
     }
   }
 };
+
+/** Wanted fields with their columns' types (as `format_type` spells them), for binary cells. */
+const typedFields = (
+  fields: ReadonlyMap<string, WantedField>,
+  types: readonly (string | undefined)[],
+): Map<string, WantedField> =>
+  new Map([...fields].map(([name, field]) => [name, { ...field, columnType: types[field.slot] }]));
 
 const decoded = (datum: unknown): unknown => (datum instanceof EncodedAvro ? datum.decode() : datum);
 
@@ -162,7 +173,12 @@ export const createRowWriter = (columns: readonly SinkField[], foldByKey: boolea
     readsKey &&
     readsValue &&
     columns.every((field, index) => index < keyColumns.length === (field.source.from === 'key'));
-  let foldTranscoders: { key: Transcoder; value: Transcoder } | null | undefined;
+  type Fold = { key: Transcoder; value: Transcoder };
+  let foldTranscoders: Fold | null | undefined;
+  let binaryFold: Fold | undefined;
+  type Slotted = { key: Transcoder | undefined; value: Transcoder; cells: CoordinateCell[] };
+  let binarySlots: Slotted | undefined;
+  let slotted = false;
   let foldedInline = false;
 
   /** The names of a record type's fields that `wanted` holds, in the writer's order. */
@@ -186,7 +202,7 @@ export const createRowWriter = (columns: readonly SinkField[], foldByKey: boolea
     return inlineTranscoder;
   };
 
-  const foldFor = (key: EncodedAvro, value: EncodedAvro): { key: Transcoder; value: Transcoder } | null => {
+  const foldFor = (key: EncodedAvro, value: EncodedAvro): Fold | null => {
     if (foldTranscoders !== undefined) return foldTranscoders;
     foldTranscoders = null;
     const keyInline =
@@ -217,6 +233,97 @@ export const createRowWriter = (columns: readonly SinkField[], foldByKey: boolea
     fold.value(value.bytes, BODY_OFFSET, scratch, slots);
     // As rowKeyOf spells it: every key cell followed by a tab.
     return `${scratch.textAt(0, keyEnd)}\t`;
+  };
+
+  /** The same in binary cells (binaryFor accepted every record); the key is its cells' bytes. */
+  const transcodeFoldedBinary = (record: RowSource, fold: Fold): string => {
+    scratch.advanceTo(0);
+    fold.key((record.key as EncodedAvro).bytes, BODY_OFFSET, scratch, slots);
+    const keyEnd = scratch.position;
+    fold.value((record.value as EncodedAvro).bytes, BODY_OFFSET, scratch, slots);
+    return scratch.bytesAt(0, keyEnd);
+  };
+
+  /** Binary transcoders for folded rows: key cells then value cells, by column type. */
+  const binaryFoldFor = (records: readonly RowSource[], types: (string | undefined)[]): Fold | undefined => {
+    const { key, value } = records[0] ?? {};
+    if (!(key instanceof EncodedAvro) || !(value instanceof EncodedAvro) || foldFor(key, value) === null)
+      return undefined;
+    if (keyColumns.some((_field, index) => FLOAT_TYPES.has(types[index] ?? ''))) return undefined;
+    const typed = (fields: ReadonlyMap<string, WantedField>) => typedFields(fields, types);
+    const keyCells =
+      wholeKey === undefined
+        ? compileTranscoder(key.type, { fields: typed(keyFields), inline: true, binary: true })
+        : compileTranscoder(key.type, {
+            whole: { ...wholeKey, columnType: types[wholeKey.slot] },
+            binary: true,
+          });
+    const valueCells = compileTranscoder(value.type, {
+      fields: typed(valueFields),
+      inline: true,
+      binary: true,
+    });
+    return keyCells === undefined || valueCells === undefined
+      ? undefined
+      : { key: keyCells, value: valueCells };
+  };
+
+  /**
+   * Binary transcoders for rows of any other layout: key and value cells into the scratch, each at
+   * its column's slot, then copied in column order (the Kafka coordinates' cells made by type).
+   */
+  const binarySlotsFor = (
+    records: readonly RowSource[],
+    types: (string | undefined)[],
+  ): Slotted | undefined => {
+    const { key, value } = records[0] ?? {};
+    if (!readsValue || !(value instanceof EncodedAvro) || (readsKey && !(key instanceof EncodedAvro)))
+      return undefined;
+    // Folded rows are keyed by their key columns' cells in the scratch: Kafka coordinates are not there.
+    const keyTypes = keyIndexes.map((index) =>
+      columns[index]?.source.from === 'kafka' ? 'kafka' : types[index],
+    );
+    if (foldByKey && keyTypes.some((type) => type === 'kafka' || FLOAT_TYPES.has(type ?? '')))
+      return undefined;
+    const cells: CoordinateCell[] = [];
+    for (const [index, field] of columns.entries()) {
+      const cell =
+        field.source.from === 'kafka'
+          ? coordinateCellOf(field, types[index])
+          : (rows: CopyRows) =>
+              rows.appendFrom(scratch, slots[2 * index] as number, slots[2 * index + 1] as number);
+      if (cell === undefined) return undefined;
+      cells.push(cell);
+    }
+    let keyCells: Transcoder | undefined;
+    if (readsKey) {
+      const type = (key as EncodedAvro).type;
+      keyCells =
+        wholeKey === undefined
+          ? compileTranscoder(type, { fields: typedFields(keyFields, types), binary: true })
+          : compileTranscoder(type, {
+              whole: { ...wholeKey, columnType: types[wholeKey.slot] },
+              binary: true,
+            });
+      if (keyCells === undefined) return undefined;
+    }
+    const valueCells = compileTranscoder(value.type, {
+      fields: typedFields(valueFields, types),
+      binary: true,
+    });
+    return valueCells === undefined ? undefined : { key: keyCells, value: valueCells, cells };
+  };
+
+  /** Whether every record's key and value are encoded by the first one's writer schemas. */
+  const sameWriters = (records: readonly RowSource[], withKey: boolean): boolean => {
+    const { key, value } = records[0] ?? {};
+    if (!(value instanceof EncodedAvro) || (withKey && !(key instanceof EncodedAvro))) return false;
+    return records.every(
+      (record) =>
+        record.value instanceof EncodedAvro &&
+        record.value.type === value.type &&
+        (!withKey || (record.key instanceof EncodedAvro && record.key.type === (key as EncodedAvro).type)),
+    );
   };
 
   const transcode = (record: RowSource): boolean => {
@@ -268,10 +375,21 @@ export const createRowWriter = (columns: readonly SinkField[], foldByKey: boolea
 
   return {
     binaryFor(records, typeOf) {
+      if (!inlineLayout) {
+        if (!readsValue || !sameWriters(records, readsKey)) return false;
+        // Compiled once per column types (a plan has one writer schema): batches reuse it.
+        const types = columns.map(typeOf);
+        const signature = JSON.stringify(types);
+        if (signature !== binarySignature) {
+          binarySignature = signature;
+          binaryFold = foldLayout ? binaryFoldFor(records, types) : undefined;
+          binarySlots = binaryFold === undefined ? binarySlotsFor(records, types) : undefined;
+        }
+        return binaryFold !== undefined || binarySlots !== undefined;
+      }
       const first = records[0]?.value;
-      if (!inlineLayout || !(first instanceof EncodedAvro) || inlineFor(first) === null) return false;
-      if (!records.every((record) => record.value instanceof EncodedAvro && record.value.type === first.type))
-        return false;
+      if (!(first instanceof EncodedAvro) || inlineFor(first) === null) return false;
+      if (!sameWriters(records, false)) return false;
       // Compiled once per column types (a plan has one writer schema): batches reuse it.
       const types = columns.map(typeOf);
       const signature = JSON.stringify(types);
@@ -280,15 +398,34 @@ export const createRowWriter = (columns: readonly SinkField[], foldByKey: boolea
       binaryTranscoder = undefined;
       const coordinates = kafkaColumns.map((field, index) => coordinateCellOf(field, types[index]));
       if (coordinates.some((cell) => cell === undefined)) return false;
-      const typed = new Map<string, WantedField>();
-      for (const [name, field] of valueFields) typed.set(name, { ...field, columnType: types[field.slot] });
-      binaryTranscoder = compileTranscoder(first.type, { fields: typed, inline: true, binary: true });
+      binaryTranscoder = compileTranscoder(first.type, {
+        fields: typedFields(valueFields, types),
+        inline: true,
+        binary: true,
+      });
       binaryCoordinates = coordinates as CoordinateCell[];
       return binaryTranscoder !== undefined;
     },
-    read(record) {
+    read(record, binary = false) {
       current = record;
       foldedInline = false;
+      slotted = false;
+      if (binary && binaryFold !== undefined) {
+        foldedInline = true;
+        return transcodeFoldedBinary(record, binaryFold);
+      }
+      if (binary && binarySlots !== undefined) {
+        slotted = true;
+        scratch.clear();
+        binarySlots.key?.((record.key as EncodedAvro).bytes, BODY_OFFSET, scratch, slots);
+        binarySlots.value((record.value as EncodedAvro).bytes, BODY_OFFSET, scratch, slots);
+        if (!foldByKey) return undefined;
+        // The key cells' bytes: each is length-prefixed, so their concatenation is unambiguous.
+        let rowKey = '';
+        for (const index of keyIndexes)
+          rowKey += scratch.bytesAt(slots[2 * index] as number, slots[2 * index + 1] as number);
+        return rowKey;
+      }
       if (foldLayout) {
         const rowKey = transcodeFolded(record);
         if (rowKey !== undefined) {
@@ -310,14 +447,19 @@ export const createRowWriter = (columns: readonly SinkField[], foldByKey: boolea
     emit(rows, replace) {
       const record = current as RowSource;
       rows.begin(replace);
+      // Folded rows are already transcoded into the scratch, in the rows' format (read's `binary`).
+      if (foldedInline) {
+        rows.appendFrom(scratch, 0, scratch.position);
+        return rows.end();
+      }
+      if (slotted) {
+        for (const cell of (binarySlots as Slotted).cells) cell(rows, record);
+        return rows.end();
+      }
       if (rows.binary) {
         // Only rows binaryFor accepted are made binary.
         for (const cell of binaryCoordinates) cell(rows, record);
         return endTranscoded(binaryTranscoder, record, rows);
-      }
-      if (foldedInline) {
-        rows.appendFrom(scratch, 0, scratch.position);
-        return rows.end();
       }
       if (inline) {
         for (const [index, field] of kafkaColumns.entries()) {

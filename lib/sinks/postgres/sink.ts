@@ -389,7 +389,7 @@ export const createPostgresSink = (
           throw new SchemaError(invalidRecordMessage(config, record, 'key'));
         }
         const planned = cachedPlanOf(record, tableName, tombstone);
-        const rowKey = planned.rows.read(record);
+        const rowKey = planned.rows.read(record, planned === binaryPlan);
         let chunk = chunks.at(-1);
         if (chunk === undefined || chunk.planned !== planned || chunk.rows.length >= config.batchSize) {
           chunk = {
@@ -439,10 +439,12 @@ export const createPostgresSink = (
   };
 
   /**
-   * The plan of every record of the batch, when they share one whose rows are only ever appended
-   * (a write, not folded by key): such a batch is streamed to the writer as it is built.
+   * The write plan of every record of the batch, when they share one (one topic, one writer schema
+   * each for key and value, no tombstone). Its table is made to fit before the batch is built, so
+   * the rows can be in the format the table's column types allow; a plan whose rows are only ever
+   * appended (not folded by key) is also streamed to the writer as it is built.
    */
-  const streamablePlanOf = (records: readonly SinkRecord[]): Planned | undefined => {
+  const uniformPlanOf = (records: readonly SinkRecord[]): Planned | undefined => {
     const first = records[0];
     if (first === undefined || first.value === null || first.valueSchema === undefined) return undefined;
     const tableName = tableOf(first.topic);
@@ -456,8 +458,7 @@ export const createPostgresSink = (
       )
         return undefined;
     }
-    const planned = cachedPlanOf(first, tableName, false);
-    return planned.folded ? undefined : planned;
+    return cachedPlanOf(first, tableName, false);
   };
 
   /**
@@ -502,10 +503,16 @@ export const createPostgresSink = (
     return summarize(built.chunks, await writing, failures, built.skipped);
   };
 
-  /** Builds every chunk first, then makes the tables fit, then writes (rows in COPY text). */
-  const sinkPlanned = async <R extends SinkRecord>(records: readonly R[]): Promise<SinkResult<R>> => {
+  /**
+   * Builds every chunk first, then makes the tables fit, then writes (rows in COPY text, but
+   * `binaryPlan`'s in binary).
+   */
+  const sinkPlanned = async <R extends SinkRecord>(
+    records: readonly R[],
+    binaryPlan?: Planned,
+  ): Promise<SinkResult<R>> => {
     const failures: Failure<R>[] = [];
-    const { chunks, skipped } = await buildChunks(records, failures);
+    const { chunks, skipped } = await buildChunks(records, failures, {}, binaryPlan);
     // DDL first, outside the write transaction, once per distinct field set in the batch.
     const failedPlans = new Map<Planned, unknown>();
     for (const chunk of chunks) {
@@ -530,21 +537,22 @@ export const createPostgresSink = (
   return {
     /** Writes a batch: one transaction, chunks in record order, poison records returned as failures. */
     async sinkRecords<R extends SinkRecord>(records: readonly R[]): Promise<SinkResult<R>> {
-      const streamable = streamablePlanOf(records);
-      if (streamable !== undefined) {
-        let existing: ExistingTable | undefined;
-        try {
-          // DDL before the write transaction starts (it runs on a connection of its own).
-          existing = await ports.tables.ensureTable(streamable.table, streamable.fields.allFields);
-        } catch {
-          // The path below tries again and reports the failure as it does for any plan.
-          return sinkPlanned(records);
-        }
-        // PostgreSQL stores binary cells without parsing text: used when every column allows it.
-        const binary = existing !== undefined && streamable.rows.binaryFor(records, columnTypesOf(existing));
-        return streamRecords(records, binary ? streamable : undefined);
+      const uniform = uniformPlanOf(records);
+      if (uniform === undefined) return sinkPlanned(records);
+      let existing: ExistingTable | undefined;
+      try {
+        // DDL before the write transaction starts (it runs on a connection of its own).
+        existing = await ports.tables.ensureTable(uniform.table, uniform.fields.allFields);
+      } catch {
+        // sinkPlanned tries again and reports the failure as it does for any plan.
+        return sinkPlanned(records);
       }
-      return sinkPlanned(records);
+      // PostgreSQL stores binary cells without parsing text: used when every column allows it.
+      const binary =
+        existing !== undefined && uniform.rows.binaryFor(records, columnTypesOf(existing))
+          ? uniform
+          : undefined;
+      return uniform.folded ? sinkPlanned(records, binary) : streamRecords(records, binary);
     },
   };
 };

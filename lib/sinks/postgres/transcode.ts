@@ -392,15 +392,15 @@ const finish = (cursor: Cursor): void => {
 /**
  * Compiles a transcoder for a writer schema: a record whose wanted fields are named in `wanted`,
  * or (with `whole`) a primitive datum that is itself the one wanted column. Undefined when a wanted
- * field's type cannot be transcoded. With `binary` (inline only), the cells are in COPY's binary
- * format for each field's `columnType`, one after the other; undefined when a column's type has no
- * binary cell here.
+ * field's type cannot be transcoded. With `binary` (inline or whole), the cells are in COPY's
+ * binary format for each field's `columnType`, one after the other; undefined when a column's type
+ * has no binary cell here.
  */
 export const compileTranscoder = (
   type: avro.Type,
   wanted:
     | { fields: ReadonlyMap<string, WantedField>; inline?: boolean; binary?: boolean }
-    | { whole: WantedField; inline?: undefined; binary?: undefined },
+    | { whole: WantedField; inline?: undefined; binary?: boolean },
 ): Transcoder | undefined => {
   const binary = wanted.binary === true;
   const formatOf = (field: WantedField): CellFormat =>

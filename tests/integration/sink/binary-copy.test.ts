@@ -165,6 +165,45 @@ describe("COPY's binary format", () => {
     );
   });
 
+  it('folds upserts by key in binary rows as in text ones: the last record per key wins', async () => {
+    const KEY: AvroSchema = { type: 'record', name: 'BinaryKey', fields: [{ name: 'id', type: 'string' }] };
+    const binaryTopic = await createTestTopic();
+    const textTopic = await createTestTopic();
+    // 300 records over 23 keys: most keys repeat within the batch.
+    const records = valuesOf(300).map((value, index) => ({ key: { id: `patient-${index % 23}` }, value }));
+    for (const topic of [binaryTopic, textTopic])
+      await produceAvro(topic, { key: KEY, value: SCHEMA }, records);
+    const upsert = { 'insert.mode': 'upsert', 'pk.mode': 'record_key', 'auto.create': 'true' };
+    // As above, one column retyped so the second table takes text rows.
+    const { handler: creator } = await sinkHandlerFor({ ...upsert, topics: textTopic });
+    await expect(creator(await consumeAsEvent(textTopic, 1))).resolves.toEqual({ batchItemFailures: [] });
+    await db.query(`DELETE FROM "${textTopic}"; ALTER TABLE "${textTopic}" ALTER COLUMN i TYPE numeric`);
+
+    const { handler: binary } = await sinkHandlerFor({ ...upsert, topics: binaryTopic });
+    const { handler: text } = await sinkHandlerFor({ ...upsert, topics: textTopic });
+    const binaryEvent = await consumeAsEvent(binaryTopic, records.length);
+    const textEvent = await consumeAsEvent(textTopic, records.length);
+    // Folded rows go to a staging table, then are merged.
+    expect(await copiesDuring(() => binary(binaryEvent))).toEqual([
+      expect.stringMatching(/WITH \(FORMAT binary\)$/),
+    ]);
+    expect(await copiesDuring(() => text(textEvent))).toEqual([expect.stringMatching(/FROM STDIN$/)]);
+    // Delivered again (a retry), nothing changes.
+    await expect(binary(binaryEvent)).resolves.toEqual({ batchItemFailures: [] });
+
+    const written = (await db.query(`SELECT id, ${ALL} FROM "${binaryTopic}" ORDER BY id`)).rows;
+    const expected = (
+      await db.query(`SELECT id, ${ALL.replace('i,', 'i::int AS i,')} FROM "${textTopic}" ORDER BY id`)
+    ).rows;
+    expect(written).toHaveLength(23);
+    expect(written).toEqual(expected);
+    const last = records.findLast((record) => record.key.id === 'patient-5');
+    expect(written.find((row) => row.id === 'patient-5')).toMatchObject({
+      i: last?.value.i,
+      s: String(last?.value.s).replaceAll('\u0000', ''),
+    });
+  });
+
   it('writes a table whose column type changed under its cached definition again, in text, losing nothing', async () => {
     const topic = await createTestTopic();
     const values = valuesOf(20).map((value) => ({ ...value, i: Math.floor((value.i as number) / 2 ** 20) }));

@@ -128,6 +128,61 @@ const encode = (type: avro.Type, schema: AvroSchema, datum: unknown, schemaId = 
 const decodedOf = (encoded: EncodedAvro): unknown =>
   new EncodedAvro(encoded.schemaId, encoded.schema, encoded.type, encoded.bytes).decode();
 
+const keyRecord = (name: string, ...fields: [string, string][]): AvroSchema => ({
+  type: 'record',
+  name,
+  fields: fields.map(([field, type]) => ({ name: field, type })),
+});
+
+/** Keys an upsert folds by: every layout the fold's transcoders take. */
+const FOLD_CASES = [
+  ['a record key', keyRecord('K', ['id', 'string']), {}],
+  [
+    'a record key of two fields in the columns order',
+    keyRecord('K2', ['id', 'string'], ['small', 'int']),
+    {},
+  ],
+  ['a record key of two fields in another order', keyRecord('K3', ['small', 'int'], ['id', 'string']), {}],
+  ['a primitive key named by pk.fields', 'string', { 'pk.fields': 'id' }],
+] as [string, AvroSchema, Record<string, string>][];
+
+const foldColumnsFor = (keySchema: AvroSchema, extra: Record<string, string>) =>
+  columnsFor(
+    {
+      'pk.mode': 'record_key',
+      'insert.mode': 'upsert',
+      'fields.whitelist': 'small,big,note,level,at,last',
+      ...extra,
+    },
+    keySchema,
+  );
+
+/** 600 records with few distinct keys (texts × small values), so most rows are replaced. */
+const foldSources = (keySchema: AvroSchema) => {
+  const keyType = avro.Type.forSchema(keySchema as avro.Schema);
+  const random = createSeededRandom(11);
+  const encoded: RowSource[] = [];
+  const decoded: RowSource[] = [];
+  for (let offset = 0; offset < 600; offset += 1) {
+    const datum = { ...randomValue(random, offset), small: [0, 1, -1][offset % 3] as number };
+    const keyValue =
+      typeof keySchema === 'string'
+        ? datum.id
+        : Object.fromEntries(
+            (keySchema as { fields: { name: string }[] }).fields.map((field) => [
+              field.name,
+              datum[field.name as 'id' | 'small'],
+            ]),
+          );
+    const key = encode(keyType, keySchema, keyValue, 8);
+    const value = encode(TYPE, VALUE, datum);
+    const base = { topic: 'biometrics_t', partition: 0, offset };
+    encoded.push({ ...base, key, value });
+    decoded.push({ ...base, key: decodedOf(key), value: decodedOf(value) });
+  }
+  return { encoded, decoded };
+};
+
 /** The COPY line of one record through the writer, as text. */
 const lineOf = (columns: ReturnType<typeof columnsFor>, source: RowSource): string => {
   const writer = createRowWriter(columns, false);
@@ -242,67 +297,17 @@ describe('transcoding Avro straight into COPY text', () => {
       }
       return { keys, rows: rows.length, data: Buffer.concat(rows.data()).toString('utf8') };
     };
-    const whitelist = 'small,big,note,level,at,last';
-
-    const keyRecord = (name: string, ...fields: [string, string][]): AvroSchema => ({
-      type: 'record',
-      name,
-      fields: fields.map(([field, type]) => ({ name: field, type })),
+    it.each(FOLD_CASES)('folds %s exactly as the decoded path does', (_name, keySchema, extra) => {
+      const columns = foldColumnsFor(keySchema, extra);
+      expect(columns[0]?.name).toBe('id');
+      const { encoded, decoded } = foldSources(keySchema);
+      const transcoded = foldAll(columns, encoded);
+      const viaDecoding = foldAll(columns, decoded);
+      expect(transcoded.keys).toEqual(viaDecoding.keys);
+      expect(transcoded.data).toBe(viaDecoding.data);
+      expect(transcoded.rows).toBeLessThan(100);
+      expect(transcoded.rows).toBe(new Set(viaDecoding.keys).size);
     });
-
-    it.each([
-      ['a record key', keyRecord('K', ['id', 'string']), {}],
-      [
-        'a record key of two fields in the columns order',
-        keyRecord('K2', ['id', 'string'], ['small', 'int']),
-        {},
-      ],
-      [
-        'a record key of two fields in another order',
-        keyRecord('K3', ['small', 'int'], ['id', 'string']),
-        {},
-      ],
-      ['a primitive key named by pk.fields', 'string', { 'pk.fields': 'id' }],
-    ] as [string, AvroSchema, Record<string, string>][])(
-      'folds %s exactly as the decoded path does',
-      (_name, keySchema, extra) => {
-        const keyType = avro.Type.forSchema(keySchema as avro.Schema);
-        const columns = columnsFor(
-          { 'pk.mode': 'record_key', 'insert.mode': 'upsert', 'fields.whitelist': whitelist, ...extra },
-          keySchema,
-        );
-        expect(columns[0]?.name).toBe('id');
-        const random = createSeededRandom(11);
-        const encoded: RowSource[] = [];
-        const decoded: RowSource[] = [];
-        for (let offset = 0; offset < 600; offset += 1) {
-          const value = randomValue(random, offset);
-          // Few distinct keys (texts × small values), so most rows are replaced.
-          const small = [0, 1, -1][offset % 3] as number;
-          const datum = { ...value, small };
-          const keyValue =
-            typeof keySchema === 'string'
-              ? datum.id
-              : Object.fromEntries(
-                  (keySchema as { fields: { name: string }[] }).fields.map((field) => [
-                    field.name,
-                    datum[field.name as 'id' | 'small'],
-                  ]),
-                );
-          const key = encode(keyType, keySchema, keyValue, 8);
-          const valueBytes = encode(TYPE, VALUE, datum);
-          const base = { topic: 'biometrics_t', partition: 0, offset };
-          encoded.push({ ...base, key, value: valueBytes });
-          decoded.push({ ...base, key: decodedOf(key), value: decodedOf(valueBytes) });
-        }
-        const transcoded = foldAll(columns, encoded);
-        const viaDecoding = foldAll(columns, decoded);
-        expect(transcoded.keys).toEqual(viaDecoding.keys);
-        expect(transcoded.data).toBe(viaDecoding.data);
-        expect(transcoded.rows).toBeLessThan(100);
-        expect(transcoded.rows).toBe(new Set(viaDecoding.keys).size);
-      },
-    );
 
     it('leaves no half-written row when a folded record is malformed', () => {
       const keySchema: AvroSchema = { type: 'record', name: 'K', fields: [{ name: 'id', type: 'string' }] };
@@ -411,6 +416,7 @@ const AUTO_CREATED: Record<string, string> = {
   __connect_partition: 'integer',
   __connect_offset: 'bigint',
   id: 'text',
+  patient: 'text',
   small: 'integer',
   big: 'bigint',
   ratio: 'real',
@@ -517,7 +523,126 @@ describe('transcoding Avro straight into COPY binary', () => {
     });
   });
 
-  it('is used only when every column has a binary cell, the rows are appended, and the values still encoded', () => {
+  describe('rows keyed or folded by key', () => {
+    /** The rows the binary writer makes of `sources`, folded as the sink folds a chunk. */
+    const binaryRowsOf = (columns: ReturnType<typeof columnsFor>, folded: boolean, sources: RowSource[]) => {
+      const writer = createRowWriter(columns, folded);
+      expect(writer.binaryFor(sources, typeOf)).toBe(true);
+      const rows = CopyRows.binary(columns.length);
+      const index = new Map<string, number>();
+      for (const source of sources) {
+        const key = writer.read(source, true);
+        const existing = key === undefined ? undefined : index.get(key);
+        const row = writer.emit(rows, existing ?? -1);
+        if (key !== undefined && existing === undefined) index.set(key, row);
+      }
+      return binaryCells(Buffer.concat(rows.data())).map((row) =>
+        row.map((cell, column) => cellValue(AUTO_CREATED[columns[column]?.name ?? ''] ?? '', cell)),
+      );
+    };
+    /** What the columns store of the records the text rows keep: per text key, the last one. */
+    const keptByText = (columns: ReturnType<typeof columnsFor>, folded: boolean, sources: RowSource[]) => {
+      const textWriter = createRowWriter(columns, folded);
+      const kept = new Map<string | number | undefined, RowSource>();
+      sources.forEach((source, index) => {
+        kept.set(folded ? textWriter.read(source) : index, source);
+      });
+      return [...kept.values()].map((source) => {
+        const key = decodedOf(source.key as EncodedAvro);
+        const value = decodedOf(source.value as EncodedAvro) as Record<string, unknown>;
+        return columns.map(({ name, source: from }) => {
+          if (from.from === 'kafka') return source[from.coordinate];
+          const datum =
+            from.from === 'value'
+              ? value[from.path]
+              : from.path === undefined
+                ? key
+                : (key as Record<string, unknown>)[from.path];
+          return storedOf(AUTO_CREATED[name] ?? '', datum);
+        });
+      });
+    };
+
+    it.each(FOLD_CASES)('folds %s as the text rows fold, last record per key', (_name, keySchema, extra) => {
+      const columns = foldColumnsFor(keySchema, extra);
+      const { encoded } = foldSources(keySchema);
+      const expected = keptByText(columns, true, encoded);
+      expect(expected.length).toBeLessThan(100);
+      expect(binaryRowsOf(columns, true, encoded)).toEqual(expected);
+    });
+
+    /** Records keyed by a patient id that is not a value field (its column comes last). */
+    const patientKey = keyRecord('P', ['patient', 'string']);
+    const patientSources = (count: number) => {
+      const random = createSeededRandom(12);
+      const keyType = avro.Type.forSchema(patientKey as avro.Schema);
+      return Array.from({ length: count }, (_unused, offset) => ({
+        topic: 'biometrics_t',
+        partition: 1,
+        offset,
+        key: encode(keyType, patientKey, { patient: `patient-${offset % 7}` }, 8),
+        value: encode(TYPE, VALUE, randomValue(random, offset)),
+      }));
+    };
+
+    it('folds by a key field that is not in the value, and by value fields (pk.mode record_value)', () => {
+      const byKey = columnsFor(
+        { 'pk.mode': 'record_key', 'insert.mode': 'upsert', 'fields.whitelist': 'patient,small,note,at' },
+        patientKey,
+      );
+      expect(byKey.at(-1)?.name).toBe('patient');
+      const sources = patientSources(200);
+      expect(binaryRowsOf(byKey, true, sources)).toEqual(keptByText(byKey, true, sources));
+      expect(keptByText(byKey, true, sources)).toHaveLength(7);
+      const byValue = columnsFor({
+        'pk.mode': 'record_value',
+        'pk.fields': 'level',
+        'insert.mode': 'upsert',
+        'fields.whitelist': 'small,level,last',
+      });
+      expect(binaryRowsOf(byValue, true, sources)).toEqual(keptByText(byValue, true, sources));
+      expect(keptByText(byValue, true, sources)).toHaveLength(5);
+    });
+
+    it('writes every record of an insert that reads the key (pk.mode record_key)', () => {
+      const columns = columnsFor(
+        {
+          'pk.mode': 'record_key',
+          'fields.whitelist': 'patient,small,at',
+        },
+        patientKey,
+      );
+      const sources = patientSources(50);
+      expect(binaryRowsOf(columns, false, sources)).toEqual(keptByText(columns, false, sources));
+    });
+
+    it('keeps text rows when a key column is floating point (-0 and 0 are one key to PostgreSQL)', () => {
+      const keySchema = keyRecord('F', ['reading', 'double']);
+      const columns = foldColumnsFor(keySchema, { 'fields.whitelist': 'reading,small' });
+      const source = {
+        topic: 'biometrics_t',
+        partition: 0,
+        offset: 0,
+        key: encode(avro.Type.forSchema(keySchema as avro.Schema), keySchema, { reading: -0 }, 8),
+        value: encode(TYPE, VALUE, randomValue(createSeededRandom(5), 0)),
+      };
+      expect(createRowWriter(columns, true).binaryFor([source], typeOf)).toBe(false);
+      const [patient] = patientSources(1);
+      const byFloatValue = columnsFor({
+        'pk.mode': 'record_value',
+        'pk.fields': 'reading',
+        'insert.mode': 'upsert',
+        'fields.whitelist': 'reading,small',
+      });
+      expect(createRowWriter(byFloatValue, true).binaryFor([patient as RowSource], typeOf)).toBe(false);
+      // A key still decoded (not Avro in the wire format): text rows.
+      const byKey = foldColumnsFor(patientKey, { 'fields.whitelist': 'patient,small' });
+      expect(createRowWriter(byKey, true).binaryFor([patient as RowSource], typeOf)).toBe(true);
+      expect(createRowWriter(byKey, true).binaryFor([{ ...source, key: 'p1' }], typeOf)).toBe(false);
+    });
+  });
+
+  it('is used only when every column has a binary cell, the values are still encoded, and rows are appended or folded by an Avro key', () => {
     const datum = randomValue(createSeededRandom(3), 0);
     const source = { topic: 't', partition: 0, offset: 0, key: null, value: encode(TYPE, VALUE, datum) };
     expect(createRowWriter(columns, false).binaryFor([source], typeOf)).toBe(true);
