@@ -1,3 +1,4 @@
+import type avro from 'avsc';
 import { BODY_OFFSET, EncodedAvro } from '../../avro/registry';
 import { CopyRows } from './copy-rows';
 import type { SinkField } from './fields';
@@ -25,10 +26,10 @@ export type RowWriter = {
   emit(rows: CopyRows, replace: number): number;
   /**
    * Whether these records' rows can be written in COPY's binary format, given the table's column
-   * types (`typeOf` a column, as `format_type` spells it): rows of Kafka coordinates then Avro
-   * value fields in the writer's order, or folded rows of Avro key fields then value fields in
-   * their writers' order (no floating-point key column: -0 and 0 are one key), every column of a
-   * type with a binary cell. Prepares what read and emit then need.
+   * types (`typeOf` a column, as `format_type` spells it): every column of a type with a binary
+   * cell, every key (when read) and value still encoded Avro of one writer schema each, and, for
+   * rows folded by key, no floating-point or Kafka-coordinate key column (the cells' bytes would
+   * not tell keys apart as PostgreSQL does). Prepares what read and emit then need.
    */
   binaryFor(records: readonly RowSource[], typeOf: (field: SinkField) => string | undefined): boolean;
 };
@@ -250,16 +251,9 @@ export const createRowWriter = (columns: readonly SinkField[], foldByKey: boolea
     if (!(key instanceof EncodedAvro) || !(value instanceof EncodedAvro) || foldFor(key, value) === null)
       return undefined;
     if (keyColumns.some((_field, index) => FLOAT_TYPES.has(types[index] ?? ''))) return undefined;
-    const typed = (fields: ReadonlyMap<string, WantedField>) => typedFields(fields, types);
-    const keyCells =
-      wholeKey === undefined
-        ? compileTranscoder(key.type, { fields: typed(keyFields), inline: true, binary: true })
-        : compileTranscoder(key.type, {
-            whole: { ...wholeKey, columnType: types[wholeKey.slot] },
-            binary: true,
-          });
+    const keyCells = binaryKeyCellsOf(key.type, types, true);
     const valueCells = compileTranscoder(value.type, {
-      fields: typed(valueFields),
+      fields: typedFields(valueFields, types),
       inline: true,
       binary: true,
     });
@@ -267,6 +261,12 @@ export const createRowWriter = (columns: readonly SinkField[], foldByKey: boolea
       ? undefined
       : { key: keyCells, value: valueCells };
   };
+
+  /** The key's binary cells: in the writer's order (`inline`) or each at its column's slot. */
+  const binaryKeyCellsOf = (type: avro.Type, types: (string | undefined)[], inline: boolean) =>
+    wholeKey === undefined
+      ? compileTranscoder(type, { fields: typedFields(keyFields, types), inline, binary: true })
+      : compileTranscoder(type, { whole: { ...wholeKey, columnType: types[wholeKey.slot] }, binary: true });
 
   /**
    * Binary transcoders for rows of any other layout: key and value cells into the scratch, each at
@@ -295,18 +295,8 @@ export const createRowWriter = (columns: readonly SinkField[], foldByKey: boolea
       if (cell === undefined) return undefined;
       cells.push(cell);
     }
-    let keyCells: Transcoder | undefined;
-    if (readsKey) {
-      const type = (key as EncodedAvro).type;
-      keyCells =
-        wholeKey === undefined
-          ? compileTranscoder(type, { fields: typedFields(keyFields, types), binary: true })
-          : compileTranscoder(type, {
-              whole: { ...wholeKey, columnType: types[wholeKey.slot] },
-              binary: true,
-            });
-      if (keyCells === undefined) return undefined;
-    }
+    const keyCells = readsKey ? binaryKeyCellsOf((key as EncodedAvro).type, types, false) : undefined;
+    if (readsKey && keyCells === undefined) return undefined;
     const valueCells = compileTranscoder(value.type, {
       fields: typedFields(valueFields, types),
       binary: true,
