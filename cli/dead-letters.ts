@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import {
+  INSERT_MODE,
+  type SinkConnectorConfig,
+  subscribesTo,
+  tableNameOf,
+} from '../lib/sinks/postgres/config';
 
 /**
  * The dead-letter topic as the functions write it (lib/kafka/client.ts createDeadLetterPublisher):
@@ -220,6 +226,16 @@ export const readDeadLetters = async (
     await admin.disconnect();
   }
 };
+
+/**
+ * What to know before replaying into a topic the sink writes by key (insert.mode upsert or update):
+ * a replayed record is a new record to it, so it replaces its key's row even where a newer record
+ * for that key has been written since (as with Kafka Connect's sink). Undefined otherwise.
+ */
+export const replayCaution = (connector: SinkConnectorConfig, source: string): string | undefined =>
+  subscribesTo(connector, source) && connector.insertMode !== INSERT_MODE.insert
+    ? `note: ${connector.name} writes ${source} with insert.mode ${connector.insertMode}: a replayed record replaces its key's row in ${tableNameOf(connector, source)}, even where a newer record for that key was written since`
+    : undefined;
 
 /** The header a replayed record carries: where in the dead-letter topic it was. */
 export const REPLAYED_FROM_HEADER = 'medstream.dlq.replayed-from';

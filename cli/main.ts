@@ -13,7 +13,13 @@ import { logger } from '../lib/logger';
 import { createSeededRandom } from '../lib/random';
 import { parseSinkConnectorConfig } from '../lib/sinks/postgres/config';
 import { createConnectClient, type Fetch, readConnectorFiles } from './connect-client';
-import { deadLetterJson, formatDeadLetter, readDeadLetters, replayDeadLetters } from './dead-letters';
+import {
+  deadLetterJson,
+  formatDeadLetter,
+  readDeadLetters,
+  replayCaution,
+  replayDeadLetters,
+} from './dead-letters';
 import { testConnector, testProducer } from './probes';
 import {
   connectUrlOf,
@@ -414,6 +420,11 @@ export const buildProgram = (io: Io = defaultIo): Command => {
     .addOption(dlqTopicOption)
     .option('--dry-run', 'count what would be sent; send nothing')
     .option('--again', 'start over: also send what earlier replays sent')
+    .option(
+      '--connector <file>',
+      'sink connector file: says when it writes the topic by key (a replay then replaces rows)',
+      path.join(root, 'connectors/sinks/biometrics-postgres.json'),
+    )
     .addOption(timeoutOption)
     .action(
       async (flags: {
@@ -421,10 +432,22 @@ export const buildProgram = (io: Io = defaultIo): Command => {
         topic?: string;
         dryRun?: boolean;
         again?: boolean;
+        connector: string;
         timeout: number;
       }) => {
         const config = configOf();
         const topic = flags.topic ?? config.DLQ_TOPIC;
+        // Advice only: a connector file that cannot be read does not stop a replay.
+        try {
+          const [file] = readConnectorFiles([flags.connector]);
+          const connector = parseSinkConnectorConfig({ name: file?.name, ...file?.config }, flags.connector);
+          const caution = replayCaution(connector, flags.source);
+          if (caution !== undefined) io.out(caution);
+        } catch (error) {
+          io.err(
+            `note: could not check whether the sink writes ${flags.source} by key: ${messageWithCause(error)}`,
+          );
+        }
         const kafka = kafkaOf(config);
         const producer = createProducer(kafka);
         try {

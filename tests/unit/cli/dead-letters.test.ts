@@ -1,5 +1,12 @@
 import type { KafkaMessage } from 'kafkajs';
-import { deadLetterJson, describeBytes, formatDeadLetter, toDeadLetter } from '../../../cli/dead-letters';
+import {
+  deadLetterJson,
+  describeBytes,
+  formatDeadLetter,
+  replayCaution,
+  toDeadLetter,
+} from '../../../cli/dead-letters';
+import { parseSinkConnectorConfig, TOPIC_PLACEHOLDER } from '../../../lib/sinks/postgres/config';
 
 const message = (
   headers: KafkaMessage['headers'],
@@ -101,5 +108,34 @@ describe('describeBytes', () => {
     expect(describeBytes(Buffer.from([0xff, 0xfe]))).toBe('2 bytes (fffe)');
     expect(describeBytes(Buffer.alloc(20, 0xab))).toBe(`20 bytes (${'ab'.repeat(16)}…)`);
     expect(describeBytes(null)).toBe('null');
+  });
+});
+
+describe('replayCaution', () => {
+  const sink = (config: Record<string, string>) =>
+    parseSinkConnectorConfig({
+      name: 'vitals',
+      'connector.class': 'io.confluent.connect.jdbc.JdbcSinkConnector',
+      'topics.regex': 'biometrics_(.*)',
+      'table.name.format': `${TOPIC_PLACEHOLDER}_latest`,
+      ...config,
+    });
+
+  it('warns that a replay replaces rows when the sink writes the topic by key', () => {
+    const upsert = sink({ 'insert.mode': 'upsert', 'pk.mode': 'record_key' });
+    expect(replayCaution(upsert, 'biometrics_icu')).toBe(
+      "note: vitals writes biometrics_icu with insert.mode upsert: a replayed record replaces its key's row in biometrics_icu_latest, even where a newer record for that key was written since",
+    );
+    expect(
+      replayCaution(sink({ 'insert.mode': 'update', 'pk.mode': 'record_key' }), 'biometrics_icu'),
+    ).toMatch(/insert\.mode update/);
+  });
+
+  it('says nothing for appended rows or a topic the sink does not read', () => {
+    expect(
+      replayCaution(sink({ 'insert.mode': 'insert', 'pk.mode': 'kafka' }), 'biometrics_icu'),
+    ).toBeUndefined();
+    const upsert = sink({ 'insert.mode': 'upsert', 'pk.mode': 'record_key' });
+    expect(replayCaution(upsert, 'raw.mimic-patient')).toBeUndefined();
   });
 });
