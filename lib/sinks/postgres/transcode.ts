@@ -280,6 +280,8 @@ const valueReaderOf = (type: avro.Type, schema: ConnectSchema): CellReader | und
 };
 
 const VARCHAR = /^character varying(\(\d+\))?$/;
+/** Any precision: PostgreSQL rounds a binary timestamp to the column's as it rounds text. */
+const TIMESTAMP = /^timestamp(\(\d\))? without time zone$/;
 /** A column whose binary cell is UTF-8 text. */
 const isTextColumn = (columnType: string | undefined): boolean =>
   columnType === 'text' || VARCHAR.test(columnType ?? '');
@@ -296,7 +298,7 @@ const binaryReaderOf = (
 ): CellReader | undefined => {
   const { typeName } = type;
   if (schema.name === LOGICAL.timestamp)
-    return typeName === 'long' && columnType === 'timestamp without time zone'
+    return typeName === 'long' && TIMESTAMP.test(columnType ?? '')
       ? (cursor, out) => out.timestampCell(readLong(cursor))
       : undefined;
   if (schema.name !== undefined) return undefined;

@@ -646,6 +646,14 @@ describe('transcoding Avro straight into COPY binary', () => {
     const datum = randomValue(createSeededRandom(3), 0);
     const source = { topic: 't', partition: 0, offset: 0, key: null, value: encode(TYPE, VALUE, datum) };
     expect(createRowWriter(columns, false).binaryFor([source], typeOf)).toBe(true);
+    // Debezium's sink makes timestamp(3) columns, and a varchar has a length: still binary.
+    const narrower = (field: { name: string }) =>
+      field.name === 'at'
+        ? 'timestamp(3) without time zone'
+        : field.name === 'id'
+          ? 'character varying(64)'
+          : typeOf(field);
+    expect(createRowWriter(columns, false).binaryFor([source], narrower)).toBe(true);
     // Types whose binary cell would differ from what their text stores: text rows.
     for (const [name, type] of [
       ['small', 'smallint'],
