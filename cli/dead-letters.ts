@@ -245,15 +245,22 @@ export const replayGroupOf = (source: string): string => `medstream-dlq-replay-$
 
 type OutgoingRecord = { key: Buffer | null; value: Buffer | null; headers: IHeaders };
 
-export type ReplayResult = { replayed: number; skipped: number; alreadyReplayed: number };
+export type ReplayResult = {
+  replayed: number;
+  skipped: number;
+  alreadyReplayed: number;
+  /** Dead letters of a record this replay already sent (it failed in more than one function). */
+  duplicates: number;
+};
 
 /**
  * Sends the dead letters that came from `source` back to it: the original key, value and headers,
  * plus `medstream.dlq.replayed-from`. How far it got is committed in a consumer group per source
  * topic after each sent batch, so a second replay sends only what was dead-lettered since (`again`
  * starts over); with `dryRun` nothing is sent or committed. Records from other topics are left for
- * their own replay. A record sent whose commit then failed is sent again by the next replay: the
- * functions' writes are idempotent.
+ * their own replay. A record dead-lettered by several functions (each reading its topic) is sent
+ * once per replay: every function reads it again. A record sent whose commit then failed is sent
+ * again by the next replay: the functions' writes are idempotent.
  */
 export const replayDeadLetters = async (
   kafka: Kafka,
@@ -261,7 +268,9 @@ export const replayDeadLetters = async (
   topic: string,
   options: { source: string; dryRun: boolean; again: boolean; timeoutMs: number },
 ): Promise<ReplayResult> => {
-  const result: ReplayResult = { replayed: 0, skipped: 0, alreadyReplayed: 0 };
+  const result: ReplayResult = { replayed: 0, skipped: 0, alreadyReplayed: 0, duplicates: 0 };
+  // Where in the source topic each record sent was (partition@offset).
+  const sent = new Set<string>();
   const groupId = replayGroupOf(options.source);
   const admin = kafka.admin();
   await admin.connect();
@@ -302,6 +311,12 @@ export const replayDeadLetters = async (
             result.skipped += 1;
             continue;
           }
+          const origin = `${letter.source.partition}@${letter.source.offset}`;
+          if (letter.source.offset !== '' && sent.has(origin)) {
+            result.duplicates += 1;
+            continue;
+          }
+          sent.add(origin);
           outgoing.push({
             key: letter.key,
             value: letter.value,

@@ -466,9 +466,13 @@ export const buildProgram = (io: Io = defaultIo): Command => {
             result.alreadyReplayed > 0
               ? `; ${result.alreadyReplayed} read by earlier replays (--again sends them too)`
               : '';
+          const copies =
+            result.duplicates > 0
+              ? `; ${result.duplicates} more of records ${flags.dryRun ? 'it sends' : 'sent'} once, dead-lettered by more than one function`
+              : '';
           io.out(
             `${flags.dryRun ? 'would send' : 'sent'} ${result.replayed} dead letter${result.replayed === 1 ? '' : 's'} back to ${flags.source}` +
-              ` (${result.skipped} of other topics left in ${topic}${earlier})`,
+              ` (${result.skipped} of other topics left in ${topic}${earlier}${copies})`,
           );
         } finally {
           await producer.disconnect();

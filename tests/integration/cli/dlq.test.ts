@@ -26,6 +26,7 @@ const suffix = randomUUID().slice(0, 8);
 const dlqTopic = `dlq-test-${suffix}`;
 const rawTopic = `raw.dlq-test-${suffix}`;
 const otherTopic = `dlqtest_${suffix}`;
+const sharedTopic = `dlqtest_shared_${suffix}`;
 const publisher = createDeadLetterPublisher(producer, dlqTopic);
 
 const cli = (...args: string[]) => runCli(['--config', settingsFile, ...args], fetch);
@@ -71,14 +72,19 @@ const readAll = async (topic: string, count: number): Promise<KafkaMessage[]> =>
 beforeAll(async () => {
   await admin.connect();
   await admin.createTopics({
-    topics: [{ topic: dlqTopic, numPartitions: 2 }, { topic: rawTopic }, { topic: otherTopic }],
+    topics: [
+      { topic: dlqTopic, numPartitions: 2 },
+      { topic: rawTopic },
+      { topic: otherTopic },
+      { topic: sharedTopic },
+    ],
     waitForLeaders: true,
   });
 });
 
 afterAll(async () => {
-  await admin.deleteTopics({ topics: [dlqTopic, rawTopic, otherTopic] }).catch(() => undefined);
-  await admin.deleteGroups([replayGroupOf(rawTopic)]).catch(() => undefined);
+  await admin.deleteTopics({ topics: [dlqTopic, rawTopic, otherTopic, sharedTopic] }).catch(() => undefined);
+  await admin.deleteGroups([replayGroupOf(rawTopic), replayGroupOf(sharedTopic)]).catch(() => undefined);
   await admin.disconnect();
   await producer.disconnect();
   rmSync(dir, { recursive: true, force: true });
@@ -183,5 +189,21 @@ describe('medstream dlq', () => {
       'k8',
       'k9',
     ]);
+  });
+
+  it('sends a record that several functions dead-lettered back once', async () => {
+    const record = eventRecord(sharedTopic, 4, Buffer.from('poison'));
+    await deadLetter(record, 'ParseError', 'not Avro', 'medstream-local-sinkPostgres');
+    await deadLetter(record, 'ParseError', 'not Avro', 'medstream-local-archive');
+    await deadLetter(eventRecord(sharedTopic, 5, Buffer.from('other')), 'ParseError', 'not Avro');
+    const dryRun = await cli('dlq', 'replay', '--topic', dlqTopic, '--source', sharedTopic, '--dry-run');
+    expect(dryRun.lines.at(-1)).toMatch(
+      /^would send 2 dead letters back to .*; 1 more of records it sends once, dead-lettered by more than one function\)$/,
+    );
+    const sent = await cli('dlq', 'replay', '--topic', dlqTopic, '--source', sharedTopic);
+    expect(sent.lines.at(-1)).toMatch(
+      /^sent 2 dead letters back to .*; 1 more of records sent once, dead-lettered/,
+    );
+    expect((await readAll(sharedTopic, 2)).map((message) => message.key?.toString())).toEqual(['k4', 'k5']);
   });
 });
