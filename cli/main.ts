@@ -11,7 +11,7 @@ import { messageWithCause } from '../lib/errors';
 import { createKafka, createProducer } from '../lib/kafka/client';
 import { logger } from '../lib/logger';
 import { createSeededRandom } from '../lib/random';
-import { parseSinkConnectorConfig } from '../lib/sinks/postgres/config';
+import { parseSinkConnectorConfig, type SinkConnectorConfig } from '../lib/sinks/postgres/config';
 import { createConnectClient, type Fetch, readConnectorFiles } from './connect-client';
 import {
   deadLetterJson,
@@ -31,6 +31,12 @@ import {
   toConfig,
   writeSettings,
 } from './settings';
+
+/** A sink connector file (Kafka Connect JSON), parsed as the sink parses it. */
+const readSinkConnector = (file: string): SinkConnectorConfig => {
+  const [connector] = readConnectorFiles([file]);
+  return parseSinkConnectorConfig({ name: connector?.name, ...connector?.config }, file);
+};
 
 const positiveInt = (value: string): number => {
   const parsed = Number(value);
@@ -323,8 +329,7 @@ export const buildProgram = (io: Io = defaultIo): Command => {
     .option('--keep', 'keep the test topic and table')
     .option('--timeout <s>', 'give up after this many seconds', positiveInt, 60)
     .action(async (flags: { connector: string; external?: boolean; keep?: boolean; timeout: number }) => {
-      const [file] = readConnectorFiles([flags.connector]);
-      const connector = parseSinkConnectorConfig({ name: file?.name, ...file?.config }, flags.connector);
+      const connector = readSinkConnector(flags.connector);
       const result = await testConnector(configOf(), connector, {
         external: flags.external === true,
         keep: flags.keep === true,
@@ -439,9 +444,7 @@ export const buildProgram = (io: Io = defaultIo): Command => {
         const topic = flags.topic ?? config.DLQ_TOPIC;
         // Advice only: a connector file that cannot be read does not stop a replay.
         try {
-          const [file] = readConnectorFiles([flags.connector]);
-          const connector = parseSinkConnectorConfig({ name: file?.name, ...file?.config }, flags.connector);
-          const caution = replayCaution(connector, flags.source);
+          const caution = replayCaution(readSinkConnector(flags.connector), flags.source);
           if (caution !== undefined) io.out(caution);
         } catch (error) {
           io.err(

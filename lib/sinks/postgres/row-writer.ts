@@ -220,46 +220,27 @@ export const createRowWriter = (columns: readonly SinkField[], foldByKey: boolea
     return foldTranscoders;
   };
 
+  /**
+   * Transcodes a folded row's key cells then value cells into the scratch (in text, a tab between
+   * them); returns where the key cells end. Only bytes are written to the scratch here, never rows.
+   */
+  const writeFolded = (record: RowSource, fold: Fold, text: boolean): number => {
+    scratch.advanceTo(0);
+    fold.key((record.key as EncodedAvro).bytes, BODY_OFFSET, scratch, slots);
+    const keyEnd = scratch.position;
+    if (text) scratch.byte(TAB);
+    fold.value((record.value as EncodedAvro).bytes, BODY_OFFSET, scratch, slots);
+    return keyEnd;
+  };
+
   /** Transcodes a folded row into the scratch; returns its key, or undefined when it cannot. */
   const transcodeFolded = (record: RowSource): string | undefined => {
     const { key, value } = record;
     if (!(key instanceof EncodedAvro) || !(value instanceof EncodedAvro)) return undefined;
     const fold = foldFor(key, value);
     if (fold === null) return undefined;
-    // Only bytes are written to the scratch here, never rows.
-    scratch.advanceTo(0);
-    fold.key(key.bytes, BODY_OFFSET, scratch, slots);
-    const keyEnd = scratch.position;
-    scratch.byte(TAB);
-    fold.value(value.bytes, BODY_OFFSET, scratch, slots);
     // As rowKeyOf spells it: every key cell followed by a tab.
-    return `${scratch.textAt(0, keyEnd)}\t`;
-  };
-
-  /** The same in binary cells (binaryFor accepted every record); the key is its cells' bytes. */
-  const transcodeFoldedBinary = (record: RowSource, fold: Fold): string => {
-    scratch.advanceTo(0);
-    fold.key((record.key as EncodedAvro).bytes, BODY_OFFSET, scratch, slots);
-    const keyEnd = scratch.position;
-    fold.value((record.value as EncodedAvro).bytes, BODY_OFFSET, scratch, slots);
-    return scratch.bytesAt(0, keyEnd);
-  };
-
-  /** Binary transcoders for folded rows: key cells then value cells, by column type. */
-  const binaryFoldFor = (records: readonly RowSource[], types: (string | undefined)[]): Fold | undefined => {
-    const { key, value } = records[0] ?? {};
-    if (!(key instanceof EncodedAvro) || !(value instanceof EncodedAvro) || foldFor(key, value) === null)
-      return undefined;
-    if (keyColumns.some((_field, index) => FLOAT_TYPES.has(types[index] ?? ''))) return undefined;
-    const keyCells = binaryKeyCellsOf(key.type, types, true);
-    const valueCells = compileTranscoder(value.type, {
-      fields: typedFields(valueFields, types),
-      inline: true,
-      binary: true,
-    });
-    return keyCells === undefined || valueCells === undefined
-      ? undefined
-      : { key: keyCells, value: valueCells };
+    return `${scratch.textAt(0, writeFolded(record, fold, true))}\t`;
   };
 
   /** The key's binary cells: in the writer's order (`inline`) or each at its column's slot. */
@@ -268,23 +249,41 @@ export const createRowWriter = (columns: readonly SinkField[], foldByKey: boolea
       ? compileTranscoder(type, { fields: typedFields(keyFields, types), inline, binary: true })
       : compileTranscoder(type, { whole: { ...wholeKey, columnType: types[wholeKey.slot] }, binary: true });
 
+  /** Binary transcoders for rows of Kafka coordinates then the value's cells, in the writer's order. */
+  const binaryInlineFor = (value: EncodedAvro, types: (string | undefined)[]): void => {
+    if (inlineFor(value) === null) return;
+    const coordinates = kafkaColumns.map((field, index) => coordinateCellOf(field, types[index]));
+    if (coordinates.some((cell) => cell === undefined)) return;
+    binaryTranscoder = compileTranscoder(value.type, {
+      fields: typedFields(valueFields, types),
+      inline: true,
+      binary: true,
+    });
+    binaryCoordinates = coordinates as CoordinateCell[];
+  };
+
+  /** Binary transcoders for folded rows: key cells then value cells, by column type. */
+  const binaryFoldFor = (key: EncodedAvro, value: EncodedAvro, types: (string | undefined)[]): boolean => {
+    if (foldFor(key, value) === null) return false;
+    const keyCells = binaryKeyCellsOf(key.type, types, true);
+    const valueCells = compileTranscoder(value.type, {
+      fields: typedFields(valueFields, types),
+      inline: true,
+      binary: true,
+    });
+    if (keyCells !== undefined && valueCells !== undefined) binaryFold = { key: keyCells, value: valueCells };
+    return binaryFold !== undefined;
+  };
+
   /**
    * Binary transcoders for rows of any other layout: key and value cells into the scratch, each at
    * its column's slot, then copied in column order (the Kafka coordinates' cells made by type).
    */
   const binarySlotsFor = (
-    records: readonly RowSource[],
+    key: EncodedAvro | undefined,
+    value: EncodedAvro,
     types: (string | undefined)[],
-  ): Slotted | undefined => {
-    const { key, value } = records[0] ?? {};
-    if (!readsValue || !(value instanceof EncodedAvro) || (readsKey && !(key instanceof EncodedAvro)))
-      return undefined;
-    // Folded rows are keyed by their key columns' cells in the scratch: Kafka coordinates are not there.
-    const keyTypes = keyIndexes.map((index) =>
-      columns[index]?.source.from === 'kafka' ? 'kafka' : types[index],
-    );
-    if (foldByKey && keyTypes.some((type) => type === 'kafka' || FLOAT_TYPES.has(type ?? '')))
-      return undefined;
+  ): void => {
     const cells: CoordinateCell[] = [];
     for (const [index, field] of columns.entries()) {
       const cell =
@@ -292,17 +291,26 @@ export const createRowWriter = (columns: readonly SinkField[], foldByKey: boolea
           ? coordinateCellOf(field, types[index])
           : (rows: CopyRows) =>
               rows.appendFrom(scratch, slots[2 * index] as number, slots[2 * index + 1] as number);
-      if (cell === undefined) return undefined;
+      if (cell === undefined) return;
       cells.push(cell);
     }
-    const keyCells = readsKey ? binaryKeyCellsOf((key as EncodedAvro).type, types, false) : undefined;
-    if (readsKey && keyCells === undefined) return undefined;
+    const keyCells = key === undefined ? undefined : binaryKeyCellsOf(key.type, types, false);
+    if (key !== undefined && keyCells === undefined) return;
     const valueCells = compileTranscoder(value.type, {
       fields: typedFields(valueFields, types),
       binary: true,
     });
-    return valueCells === undefined ? undefined : { key: keyCells, value: valueCells, cells };
+    if (valueCells !== undefined) binarySlots = { key: keyCells, value: valueCells, cells };
   };
+
+  /**
+   * Whether folded rows can be told apart by their key cells' bytes: not when a key column is a
+   * Kafka coordinate (not in the scratch) or floating point (-0 and 0 are one key to PostgreSQL).
+   */
+  const keyedByBytes = (types: (string | undefined)[]): boolean =>
+    keyIndexes.every(
+      (index) => columns[index]?.source.from !== 'kafka' && !FLOAT_TYPES.has(types[index] ?? ''),
+    );
 
   /** Whether every record's key and value are encoded by the first one's writer schemas. */
   const sameWriters = (records: readonly RowSource[], withKey: boolean): boolean => {
@@ -365,36 +373,24 @@ export const createRowWriter = (columns: readonly SinkField[], foldByKey: boolea
 
   return {
     binaryFor(records, typeOf) {
-      if (!inlineLayout) {
-        if (!readsValue || !sameWriters(records, readsKey)) return false;
-        // Compiled once per column types (a plan has one writer schema): batches reuse it.
-        const types = columns.map(typeOf);
-        const signature = JSON.stringify(types);
-        if (signature !== binarySignature) {
-          binarySignature = signature;
-          binaryFold = foldLayout ? binaryFoldFor(records, types) : undefined;
-          binarySlots = binaryFold === undefined ? binarySlotsFor(records, types) : undefined;
-        }
-        return binaryFold !== undefined || binarySlots !== undefined;
-      }
-      const first = records[0]?.value;
-      if (!(first instanceof EncodedAvro) || inlineFor(first) === null) return false;
-      if (!sameWriters(records, false)) return false;
-      // Compiled once per column types (a plan has one writer schema): batches reuse it.
+      if (!readsValue || !sameWriters(records, readsKey)) return false;
+      const { key, value } = records[0] as RowSource;
+      // Compiled once per column types (a plan has one writer schema each): batches reuse it.
       const types = columns.map(typeOf);
       const signature = JSON.stringify(types);
-      if (signature === binarySignature) return binaryTranscoder !== undefined;
-      binarySignature = signature;
-      binaryTranscoder = undefined;
-      const coordinates = kafkaColumns.map((field, index) => coordinateCellOf(field, types[index]));
-      if (coordinates.some((cell) => cell === undefined)) return false;
-      binaryTranscoder = compileTranscoder(first.type, {
-        fields: typedFields(valueFields, types),
-        inline: true,
-        binary: true,
-      });
-      binaryCoordinates = coordinates as CoordinateCell[];
-      return binaryTranscoder !== undefined;
+      if (signature !== binarySignature) {
+        binarySignature = signature;
+        binaryTranscoder = undefined;
+        binaryFold = undefined;
+        binarySlots = undefined;
+        if (inlineLayout) binaryInlineFor(value as EncodedAvro, types);
+        else if (!foldByKey || keyedByBytes(types)) {
+          const folded = foldLayout && binaryFoldFor(key as EncodedAvro, value as EncodedAvro, types);
+          if (!folded)
+            binarySlotsFor(readsKey ? (key as EncodedAvro) : undefined, value as EncodedAvro, types);
+        }
+      }
+      return binaryTranscoder !== undefined || binaryFold !== undefined || binarySlots !== undefined;
     },
     read(record, binary = false) {
       current = record;
@@ -402,7 +398,8 @@ export const createRowWriter = (columns: readonly SinkField[], foldByKey: boolea
       slotted = false;
       if (binary && binaryFold !== undefined) {
         foldedInline = true;
-        return transcodeFoldedBinary(record, binaryFold);
+        // Binary cells carry their length: the key is its cells' bytes.
+        return scratch.bytesAt(0, writeFolded(record, binaryFold, false));
       }
       if (binary && binarySlots !== undefined) {
         slotted = true;

@@ -114,6 +114,10 @@ const columnsFor = (extra: Record<string, string>, keySchema?: AvroSchema) =>
     toConnectSchema(VALUE),
   ).allFields;
 
+/** The columns of a value schema of its own, under the default connector. */
+const columnsOfValue = (schema: AvroSchema) =>
+  extractFieldsMetadata('t', connector(), undefined, toConnectSchema(schema)).allFields;
+
 /** An encoded datum that refuses to be decoded: a row made from it was transcoded. */
 class TranscodeOnly extends EncodedAvro {
   override decode(): unknown {
@@ -228,7 +232,7 @@ describe('transcoding Avro straight into COPY text', () => {
       avro.Type.forSchema(asString as avro.Schema),
       writeWireFormat(1, bytes),
     );
-    const columns = extractFieldsMetadata('t', connector(), undefined, toConnectSchema(asString)).allFields;
+    const columns = columnsOfValue(asString);
     const source = { topic: 't', partition: 0, offset: 0, key: null };
     expect(lineOf(columns, { ...source, value: encoded })).toBe('a\ufffdb');
     expect(lineOf(columns, { ...source, value: decodedOf(encoded) })).toBe('a\ufffdb');
@@ -345,18 +349,13 @@ describe('transcoding Avro straight into COPY text', () => {
       fields: [{ name: 'n', type: ['null', 'int'] }],
     };
     const nullableType = avro.Type.forSchema(nullable as avro.Schema);
-    const nullableColumns = extractFieldsMetadata(
-      't',
-      connector(),
-      undefined,
-      toConnectSchema(nullable),
-    ).allFields;
+    const nullableColumns = columnsOfValue(nullable);
     const badBranch = new EncodedAvro(3, nullable, nullableType, writeWireFormat(3, Buffer.from([4, 2])));
     expect(() => lineOf(nullableColumns, { ...source, value: badBranch })).toThrow(ParseError);
 
     const long: AvroSchema = { type: 'record', name: 'L', fields: [{ name: 'l', type: 'long' }] };
     const longType = avro.Type.forSchema(long as avro.Schema);
-    const longColumns = extractFieldsMetadata('t', connector(), undefined, toConnectSchema(long)).allFields;
+    const longColumns = columnsOfValue(long);
     // 2^60 as a zig-zag varint.
     const huge = Buffer.from([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20]);
     const unsafe = new EncodedAvro(4, long, longType, writeWireFormat(4, huge));
@@ -711,12 +710,7 @@ describe('transcoding Avro straight into COPY binary', () => {
     const schema: AvroSchema = { type: 'record', name: 'S', fields: [{ name: 's', type: 'bytes' }] };
     const asString: AvroSchema = { type: 'record', name: 'S', fields: [{ name: 's', type: 'string' }] };
     const type = avro.Type.forSchema(asString as avro.Schema);
-    const stringColumns = extractFieldsMetadata(
-      't',
-      connector(),
-      undefined,
-      toConnectSchema(asString),
-    ).allFields;
+    const stringColumns = columnsOfValue(asString);
     const source = { topic: 't', partition: 0, offset: 0, key: null };
     const stringOf = (raw: number[]) =>
       new EncodedAvro(
